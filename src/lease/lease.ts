@@ -1,0 +1,102 @@
+import { IPAddress } from '../ip/ip-address.js';
+import { IPNetwork } from '../ip/ip-network.js';
+
+/**
+ * What a host publishes with its lease (flannel's LeaseAttrs). Backend data is kept as the
+ * parsed JSON value so that it is written back exactly as read.
+ */
+export interface LeaseAttrs {
+  readonly publicIP: IPAddress | undefined;
+  readonly publicIPv6: IPAddress | undefined;
+  readonly backendType: string | undefined;
+  readonly backendData: unknown;
+  readonly backendV6Data: unknown;
+}
+
+/** A host's subnet lease: an IPv4 subnet, an IPv6 subnet, or both. */
+export interface Lease {
+  readonly subnet: IPNetwork | undefined;
+  readonly ipv6Subnet: IPNetwork | undefined;
+  readonly attrs: LeaseAttrs;
+  /** Absolute expiry; undefined for a reservation (a key without a TTL). */
+  readonly expiration: Date | undefined;
+  /** Store-specific: the etcd lease id bound to the key, and the revision it was read at. */
+  readonly storeLeaseId?: string | undefined;
+  readonly revision?: number | undefined;
+}
+
+export type LeaseEventType = 'added' | 'removed';
+
+export interface LeaseEvent {
+  readonly type: LeaseEventType;
+  readonly lease: Lease;
+}
+
+const V4_UNSPECIFIED = IPNetwork.parse('0.0.0.0/0');
+
+/**
+ * The etcd key suffix of a lease, as flannel makes it: "10.244.3.0-24", dual-stack
+ * "10.244.3.0-24&fc00:0:0:3::-64", IPv6-only "0.0.0.0-0&fc00:0:0:3::-64".
+ */
+export function subnetKey(subnet: IPNetwork | undefined, ipv6Subnet: IPNetwork | undefined): string {
+  const v4 = subnet ?? V4_UNSPECIFIED;
+  const head = `${v4.ip.toString()}-${v4.prefixLength}`;
+  return ipv6Subnet ? `${head}&${ipv6Subnet.ip.toString()}-${ipv6Subnet.prefixLength}` : head;
+}
+
+const KEY_RE = /(\d+\.\d+\.\d+\.\d+)-(\d+)(?:&([a-f\d:]+)-(\d+))?$/;
+
+/** Inverse of subnetKey(); undefined when the text is not a subnet key. */
+export function parseSubnetKey(text: string): { subnet: IPNetwork | undefined; ipv6Subnet: IPNetwork | undefined } | undefined {
+  const m = KEY_RE.exec(text);
+  if (!m) return undefined;
+  try {
+    const v4 = IPNetwork.parse(`${m[1]}/${m[2]}`, { strict: true });
+    const v6 = m[3] !== undefined ? IPNetwork.parse(`${m[3]}/${m[4]}`, { strict: true }) : undefined;
+    if (v4.family !== 4 || (v6 && v6.family !== 6)) return undefined;
+    return { subnet: v4.prefixLength === 0 && v6 ? undefined : v4, ipv6Subnet: v6 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The identity of a lease for diffing: its subnets. */
+export function leaseKey(lease: Pick<Lease, 'subnet' | 'ipv6Subnet'>): string {
+  return subnetKey(lease.subnet, lease.ipv6Subnet);
+}
+
+/** LeaseAttrs JSON exactly as Go flannel writes it: compact, this field order, omitempty. */
+export function encodeLeaseAttrs(attrs: LeaseAttrs): string {
+  let s = `{"PublicIP":${JSON.stringify(attrs.publicIP?.toString() ?? '0.0.0.0')},"PublicIPv6":${
+    attrs.publicIPv6 ? JSON.stringify(attrs.publicIPv6.toString()) : 'null'
+  }`;
+  if (attrs.backendType) s += `,"BackendType":${JSON.stringify(attrs.backendType)}`;
+  if (attrs.backendData !== undefined && attrs.backendData !== null) s += `,"BackendData":${JSON.stringify(attrs.backendData)}`;
+  if (attrs.backendV6Data !== undefined && attrs.backendV6Data !== null) {
+    s += `,"BackendV6Data":${JSON.stringify(attrs.backendV6Data)}`;
+  }
+  return `${s}}`;
+}
+
+/** Parses LeaseAttrs leniently: unknown fields ignored, bad addresses dropped. Throws on non-JSON. */
+export function decodeLeaseAttrs(text: string): LeaseAttrs {
+  const raw = JSON.parse(text) as Record<string, unknown>;
+  if (raw === null || typeof raw !== 'object') throw new SyntaxError('lease attributes are not a JSON object');
+  const ip = (v: unknown) => {
+    if (typeof v !== 'string') return undefined;
+    const a = IPAddress.tryParse(v);
+    return a && !a.isUnspecified() ? a : undefined;
+  };
+  return {
+    publicIP: ip(raw['PublicIP']),
+    publicIPv6: ip(raw['PublicIPv6']),
+    backendType: typeof raw['BackendType'] === 'string' && raw['BackendType'] !== '' ? raw['BackendType'] : undefined,
+    backendData: raw['BackendData'] ?? undefined,
+    backendV6Data: raw['BackendV6Data'] ?? undefined,
+  };
+}
+
+export function describeLease(lease: Lease): string {
+  const nets = [lease.subnet, lease.ipv6Subnet].filter((n) => n !== undefined).map((n) => n.toString());
+  return nets.join(' + ');
+}

@@ -1,0 +1,84 @@
+/**
+ * The slice of the etcd v3 KV, Lease and Watch API that the subnet manager uses. Keys and
+ * values are UTF-8 strings here; revisions are numbers (safe below 2^53); lease ids are
+ * decimal strings ("0" = no lease) because they use all 64 bits.
+ */
+export interface KeyValue {
+  readonly key: string;
+  readonly value: string;
+  readonly createRevision: number;
+  readonly modRevision: number;
+  readonly version: number;
+  /** The etcd lease the key is bound to; "0" when none (a reservation in flannel's terms). */
+  readonly lease: string;
+}
+
+export interface RangeResult {
+  readonly kvs: KeyValue[];
+  /** The store revision the listing was read at. */
+  readonly revision: number;
+}
+
+export interface WatchEvent {
+  readonly type: 'put' | 'delete';
+  readonly kv: KeyValue;
+}
+
+/** All events of one watch response, in order, with the response header's revision. */
+export interface WatchBatch {
+  readonly revision: number;
+  readonly events: WatchEvent[];
+}
+
+export interface TxnResult {
+  readonly succeeded: boolean;
+  readonly revision: number;
+}
+
+export interface LeaseGrant {
+  readonly id: string;
+  readonly ttlSeconds: number;
+}
+
+export interface EtcdClientOptions {
+  /** e.g. ["http://127.0.0.1:2379", "https://10.0.0.1:2379"]; tried in turn, failing over. */
+  readonly endpoints: readonly string[];
+  readonly caFile?: string | undefined;
+  readonly certFile?: string | undefined;
+  readonly keyFile?: string | undefined;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  /** Per-request timeout for unary calls (default 10 s). */
+  readonly requestTimeoutMs?: number | undefined;
+}
+
+/** What the subnet manager needs from etcd; the HTTP implementation is EtcdHttpClient. */
+export interface EtcdKV {
+  /** All keys under a prefix, paginated internally so any number of keys costs few requests. */
+  rangePrefix(prefix: string, opts: { signal?: AbortSignal | undefined; revision?: number | undefined }): Promise<RangeResult>;
+  get(key: string, opts?: { signal?: AbortSignal | undefined }): Promise<KeyValue | undefined>;
+  /** Puts the key only if it does not exist (create_revision == 0), atomically. */
+  createIfAbsent(key: string, value: string, opts: { lease?: string | undefined; signal?: AbortSignal | undefined }): Promise<TxnResult>;
+  /** Puts the key only if its mod revision is still `modRevision` (compare-and-swap). */
+  putIfUnchanged(
+    key: string,
+    value: string,
+    modRevision: number,
+    opts: { lease?: string | undefined; signal?: AbortSignal | undefined },
+  ): Promise<TxnResult>;
+  put(key: string, value: string, opts?: { lease?: string | undefined; signal?: AbortSignal | undefined }): Promise<number>;
+  delete(key: string, opts?: { signal?: AbortSignal | undefined }): Promise<number>;
+  grantLease(ttlSeconds: number, opts?: { signal?: AbortSignal | undefined }): Promise<LeaseGrant>;
+  /** Refreshes a lease once; returns the new TTL in seconds, or 0 when the lease no longer exists. */
+  keepAliveOnce(id: string, opts?: { signal?: AbortSignal | undefined }): Promise<number>;
+  /** Remaining TTL in seconds; -1 when the lease does not exist. */
+  timeToLive(id: string, opts?: { signal?: AbortSignal | undefined }): Promise<number>;
+  revokeLease(id: string, opts?: { signal?: AbortSignal | undefined }): Promise<void>;
+  /**
+   * Watches every key under `prefix` from `fromRevision`, yielding every event of every
+   * response. Throws EtcdCompactedError when fromRevision is compacted, a retryable StoreError
+   * when the connection drops; returns when the signal aborts.
+   */
+  watchPrefix(prefix: string, fromRevision: number, opts: { signal: AbortSignal }): AsyncIterable<WatchBatch>;
+  close(): void;
+}
