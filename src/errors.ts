@@ -93,3 +93,75 @@ export class EtcdCompactedError extends FlannelError {
     this.compactRevision = compactRevision;
   }
 }
+
+/** This host's lease disappeared from the store (expired, revoked or deleted). */
+export class LeaseLostError extends FlannelError {
+  readonly subnet: string;
+  constructor(subnet: string, reason: string) {
+    super('ERR_LEASE_LOST', `lease ${subnet} lost: ${reason}`);
+    this.subnet = subnet;
+  }
+}
+
+/**
+ * A kernel (rtnetlink) operation failed. `op` is what was attempted ("replace route"),
+ * `object` a readable description of what it was done to ("10.244.3.0/24 via 10.244.3.0 dev
+ * flannel.1 onlink"), `errno`/`errnoName` what the kernel answered (e.g. 101, "ENETUNREACH").
+ */
+export class KernelError extends FlannelError {
+  readonly op: string;
+  readonly object: string;
+  readonly errno: number;
+  readonly errnoName: string;
+  constructor(
+    op: string,
+    object: string,
+    errno: number,
+    errnoName: string,
+    opts: { code?: string; detail?: string; cause?: unknown } = {},
+  ) {
+    super(opts.code ?? 'ERR_KERNEL', `${op} ${object}: ${errnoName}${opts.detail ? ` (${opts.detail})` : ''}`, {
+      cause: opts.cause,
+    });
+    this.op = op;
+    this.object = object;
+    this.errno = errno;
+    this.errnoName = errnoName;
+  }
+}
+
+/** The kernel object looked up does not exist (ENODEV, ENOENT, ESRCH, EADDRNOTAVAIL). */
+export class KernelNotFoundError extends KernelError {
+  constructor(
+    op: string,
+    object: string,
+    errno: number,
+    errnoName: string,
+    opts: { detail?: string; cause?: unknown } = {},
+  ) {
+    super(op, object, errno, errnoName, {
+      code: 'ERR_KERNEL_NOT_FOUND',
+      detail: opts.detail ?? 'not found',
+      cause: opts.cause,
+    });
+  }
+}
+
+/**
+ * Some requests of a pipelined batch failed. Carries every failure (each a KernelError naming
+ * its object); `errno`/`errnoName` are those of the first. `total` is the batch size.
+ */
+export class KernelBatchError extends KernelError {
+  readonly failures: readonly KernelError[];
+  readonly total: number;
+  constructor(op: string, failures: readonly KernelError[], total: number) {
+    const first = failures[0];
+    super(op, `${failures.length} of ${total} objects`, first?.errno ?? 0, first?.errnoName ?? 'UNKNOWN', {
+      code: 'ERR_KERNEL_BATCH',
+      detail: first ? `first: ${first.message}` : undefined,
+      cause: first,
+    });
+    this.failures = failures;
+    this.total = total;
+  }
+}

@@ -163,7 +163,9 @@ function parseFamily(raw: Record<string, unknown>, family: Family, f: FamilyFiel
 
   const size = 1n << BigInt(bits - subnetLen);
   const lo = min ?? network.ip.add(size);
-  const hi = max ?? network.next().ip.add(-size);
+  // The last subnet: computed from the network's last address, not from network.next(), which
+  // does not exist for a network at the top of the address space (255.255.0.0/16, ffff::/16).
+  const hi = max ?? network.last.add(1n - size);
   for (const [field, value, given] of [
     [f.minField, lo, min],
     [f.maxField, hi, max],
@@ -187,10 +189,12 @@ function parseBackend(value: unknown, known: readonly string[] | undefined): { t
     throw new ConfigError('Backend', value, 'must be an object such as {"Type": "vxlan"}');
   }
   const raw = { ...(value as Record<string, unknown>) };
-  const type = raw['Type'] ?? DEFAULT_BACKEND;
-  if (typeof type !== 'string' || type === '') throw new ConfigError('Backend.Type', type, 'must be a non-empty string');
+  const given = raw['Type'] ?? DEFAULT_BACKEND;
+  if (typeof given !== 'string' || given === '') throw new ConfigError('Backend.Type', given, 'must be a non-empty string');
+  // flannel looks backends up by the lower-cased type ("VXLAN" is vxlan).
+  const type = given.toLowerCase();
   if (known && !known.includes(type)) {
-    throw new ConfigError('Backend.Type', type, `unknown backend type (supported: ${known.join(', ')})`);
+    throw new ConfigError('Backend.Type', given, `unknown backend type (supported: ${known.join(', ')})`);
   }
   raw['Type'] = type;
   return { type, raw };
@@ -233,7 +237,8 @@ function optAddress(raw: Record<string, unknown>, field: string, family: Family)
   const ip = IPAddress.tryParse(v);
   if (!ip) throw new ConfigError(field, v, 'not an IP address');
   if (ip.family !== family) throw new ConfigError(field, v, `must be an IPv${family} address`);
-  return ip;
+  // flannel treats the zero address as "not set" and applies the default.
+  return ip.isUnspecified() ? undefined : ip;
 }
 
 function truncate(s: string): string {

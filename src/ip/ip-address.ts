@@ -105,8 +105,12 @@ function formatV4(v: bigint): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-/** RFC 5952 text: lower case, longest run (>1) of zero groups compressed to "::". */
+/**
+ * RFC 5952 text: lower case, longest run (>1) of zero groups compressed to "::", and
+ * IPv4-mapped addresses with a dotted quad ("::ffff:192.0.2.1", section 5).
+ */
 function formatV6(v: bigint): string {
+  if (v >> 32n === 0xffffn) return `::ffff:${formatV4(v & 0xffffffffn)}`;
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((v >> BigInt(i * 16)) & 0xffffn));
   let bestStart = -1;

@@ -20,7 +20,8 @@ export class IPNetwork {
     const s = text.trim();
     const slash = s.indexOf('/');
     if (slash < 0) throw new AddressParseError(text, 'missing "/prefix-length"');
-    const ip = IPAddress.parse(s.slice(0, slash));
+    const ip = IPAddress.tryParse(s.slice(0, slash));
+    if (!ip) throw new AddressParseError(text, `${JSON.stringify(s.slice(0, slash))} is not an IPv4 or IPv6 address`);
     const lenText = s.slice(slash + 1);
     if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > ip.bits) {
       throw new AddressParseError(text, `prefix length must be 0..${ip.bits}`);

@@ -21,18 +21,23 @@ export class LeaseWatcher {
     return this.leases.size;
   }
 
-  /** Applies incremental events; returns those that change the set (own lease filtered out). */
+  /**
+   * Applies incremental events; returns those that change the set (own lease filtered out).
+   * A removal carries the lease as it was known (a store's delete event has no attributes, and
+   * a backend needs them, e.g. the VTEP MAC, to tear the peer down).
+   */
   update(events: Iterable<LeaseEvent>): LeaseEvent[] {
     const out: LeaseEvent[] = [];
     for (const ev of events) {
       const key = leaseKey(ev.lease);
       if (key === this.ownKey) continue;
+      const old = this.leases.get(key);
       if (ev.type === 'added') {
-        const old = this.leases.get(key);
         this.leases.set(key, ev.lease);
         if (!old || !sameAttrs(old, ev.lease)) out.push(ev);
-      } else if (this.leases.delete(key)) {
-        out.push(ev);
+      } else if (old) {
+        this.leases.delete(key);
+        out.push({ type: 'removed', lease: old });
       }
     }
     return out;

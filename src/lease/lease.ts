@@ -65,31 +65,47 @@ export function leaseKey(lease: Pick<Lease, 'subnet' | 'ipv6Subnet'>): string {
   return subnetKey(lease.subnet, lease.ipv6Subnet);
 }
 
-/** LeaseAttrs JSON exactly as Go flannel writes it: compact, this field order, omitempty. */
+/**
+ * LeaseAttrs JSON exactly as Go flannel writes it: compact, this field order, omitempty, and
+ * Go's encoding/json escaping of <, >, &, U+2028 and U+2029 inside strings.
+ */
 export function encodeLeaseAttrs(attrs: LeaseAttrs): string {
-  let s = `{"PublicIP":${JSON.stringify(attrs.publicIP?.toString() ?? '0.0.0.0')},"PublicIPv6":${
-    attrs.publicIPv6 ? JSON.stringify(attrs.publicIPv6.toString()) : 'null'
+  let s = `{"PublicIP":${goJSON(attrs.publicIP?.toString() ?? '0.0.0.0')},"PublicIPv6":${
+    attrs.publicIPv6 ? goJSON(attrs.publicIPv6.toString()) : 'null'
   }`;
-  if (attrs.backendType) s += `,"BackendType":${JSON.stringify(attrs.backendType)}`;
-  if (attrs.backendData !== undefined && attrs.backendData !== null) s += `,"BackendData":${JSON.stringify(attrs.backendData)}`;
+  if (attrs.backendType) s += `,"BackendType":${goJSON(attrs.backendType)}`;
+  if (attrs.backendData !== undefined && attrs.backendData !== null) s += `,"BackendData":${goJSON(attrs.backendData)}`;
   if (attrs.backendV6Data !== undefined && attrs.backendV6Data !== null) {
-    s += `,"BackendV6Data":${JSON.stringify(attrs.backendV6Data)}`;
+    s += `,"BackendV6Data":${goJSON(attrs.backendV6Data)}`;
   }
   return `${s}}`;
 }
 
-/** Parses LeaseAttrs leniently: unknown fields ignored, bad addresses dropped. Throws on non-JSON. */
+const GO_ESCAPES: Record<string, string> = {
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+  '\u2028': '\\u2028',
+  '\u2029': '\\u2029',
+};
+
+/** JSON.stringify plus Go's HTML-safe escapes; those characters only ever occur inside strings. */
+function goJSON(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => GO_ESCAPES[c] ?? c);
+}
+
+/** Parses LeaseAttrs leniently: unknown fields ignored, bad or wrong-family addresses dropped. Throws on non-JSON. */
 export function decodeLeaseAttrs(text: string): LeaseAttrs {
   const raw = JSON.parse(text) as Record<string, unknown>;
   if (raw === null || typeof raw !== 'object') throw new SyntaxError('lease attributes are not a JSON object');
-  const ip = (v: unknown) => {
+  const ip = (v: unknown, family: 4 | 6) => {
     if (typeof v !== 'string') return undefined;
     const a = IPAddress.tryParse(v);
-    return a && !a.isUnspecified() ? a : undefined;
+    return a && a.family === family && !a.isUnspecified() ? a : undefined;
   };
   return {
-    publicIP: ip(raw['PublicIP']),
-    publicIPv6: ip(raw['PublicIPv6']),
+    publicIP: ip(raw['PublicIP'], 4),
+    publicIPv6: ip(raw['PublicIPv6'], 6),
     backendType: typeof raw['BackendType'] === 'string' && raw['BackendType'] !== '' ? raw['BackendType'] : undefined,
     backendData: raw['BackendData'] ?? undefined,
     backendV6Data: raw['BackendV6Data'] ?? undefined,

@@ -1,0 +1,181 @@
+import type { Server } from 'node:http';
+import { AsyncQueue } from '../async/async-queue.js';
+import { Backoff } from '../async/backoff.js';
+import type { Network } from '../backend/backend.js';
+import { createBackend, knownBackendTypes } from '../backend/registry.js';
+import type { NetworkConfig } from '../config/network-config.js';
+import { ConfigError, FlannelError, SubnetExhaustedError, errorMessage } from '../errors.js';
+import { startHealthServer } from '../health/health-server.js';
+import { describeLease, leaseKey, type Lease, type LeaseAttrs, type LeaseEvent } from '../lease/lease.js';
+import { LeaseWatcher } from '../lease/lease-watcher.js';
+import type { Logger } from '../log/logger.js';
+import type { InterfaceSource } from '../net/external-interface.js';
+import { selectExternalInterface } from '../net/interface-selection.js';
+import { readPreviousSubnets, writeSubnetEnv } from '../subnet/subnet-env.js';
+import type { SubnetManager } from '../subnet/subnet-manager.js';
+import type { DaemonConfig } from './daemon-config.js';
+import { LeaseKeeper } from './lease-keeper.js';
+
+export interface DaemonDeps {
+  readonly logger: Logger;
+  readonly interfaces: InterfaceSource;
+  /** Builds the subnet manager for the chosen mode; loaded lazily so unused clients cost nothing. */
+  readonly createSubnetManager: (knownBackends: readonly string[]) => Promise<SubnetManager>;
+}
+
+/** The daemon's readiness, served on /readyz. */
+class Readiness {
+  private why = 'starting';
+  private isReady = false;
+  ready = () => this.isReady;
+  reason = () => this.why;
+  set(ready: boolean, why: string) {
+    this.isReady = ready;
+    this.why = why;
+  }
+}
+
+/**
+ * The composition root of flanneld: reads the network config, picks the interface, takes the
+ * lease through the backend, writes subnet.env, and keeps lease and data path current until
+ * the signal aborts. Returns normally on abort (the lease is kept for the next start).
+ */
+export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: AbortSignal): Promise<void> {
+  const log = deps.logger;
+  const readiness = new Readiness();
+  let health: Server | undefined;
+  if (cfg.healthzPort > 0) {
+    health = await startHealthServer({ ip: cfg.healthzIP, port: cfg.healthzPort, state: readiness, logger: log.child('health') });
+  }
+  const sm = await deps.createSubnetManager(knownBackendTypes());
+  try {
+    readiness.set(false, `waiting for the network config from ${sm.name}`);
+    const config = await sm.getNetworkConfig(signal);
+    log.info(`network config: ${describeConfig(config)}`);
+    const extIface = await selectExternalInterface(
+      deps.interfaces,
+      { ...cfg, enableIPv4: config.enableIPv4, enableIPv6: config.enableIPv6 },
+      log.child('iface'),
+    );
+    const backend = createBackend(config.backendType);
+    let preferred = await readPreviousSubnets(cfg.subnetFile);
+
+    while (!signal.aborted) {
+      const scope = new AbortController();
+      const stop = () => scope.abort(signal.reason);
+      signal.addEventListener('abort', stop, { once: true });
+      try {
+        readiness.set(false, 'acquiring a subnet lease');
+        const network = await backend.registerNetwork(
+          {
+            config,
+            extIface,
+            logger: log.child(backend.type),
+            acquireLease: (attrs, s) => acquireWithRetry(sm, attrs, preferred, s, log),
+          },
+          scope.signal,
+        );
+        log.info(`acquired lease ${describeLease(network.lease)} (backend ${backend.type})`);
+        await writeSubnetEnv(cfg.subnetFile, {
+          network: config.enableIPv4 ? config.network : undefined,
+          subnet: network.lease.subnet,
+          ipv6Network: config.enableIPv6 ? config.ipv6Network : undefined,
+          ipv6Subnet: network.lease.ipv6Subnet,
+          mtu: network.mtu,
+          ipMasq: cfg.ipMasq,
+        });
+        log.info(`wrote ${cfg.subnetFile}`);
+        readiness.set(true, 'ready');
+        const changed = await runNetwork(sm, network, cfg, log, scope);
+        if (changed) preferred = changed;
+      } finally {
+        signal.removeEventListener('abort', stop);
+        scope.abort();
+      }
+    }
+  } finally {
+    sm.close();
+    if (health) await new Promise<void>((r) => health.close(() => r()));
+  }
+}
+
+/**
+ * Runs one network until the outer signal aborts (returns undefined) or the lease came back
+ * with other subnets (returns them so the caller rebuilds the network).
+ */
+async function runNetwork(
+  sm: SubnetManager,
+  network: Network,
+  cfg: DaemonConfig,
+  log: Logger,
+  scope: AbortController,
+): Promise<Lease | undefined> {
+  let changedTo: Lease | undefined;
+  const keeper = new LeaseKeeper(network.lease, sm, cfg.subnetLeaseRenewMarginMin * 60_000, log.child('lease'), (l) => {
+    changedTo = l;
+    scope.abort();
+  });
+  const queue = new AsyncQueue<readonly LeaseEvent[]>();
+  const watcher = new LeaseWatcher(network.lease);
+  const ownKey = leaseKey(network.lease);
+  const pump = (async () => {
+    for await (const result of sm.watchLeases(scope.signal)) {
+      let batch: LeaseEvent[];
+      if (result.kind === 'snapshot') {
+        if (!result.leases.some((l) => leaseKey(l) === ownKey) && keeper.lease.expiration) {
+          void keeper.reacquire('missing from the lease listing', scope.signal).catch(() => {});
+        }
+        batch = watcher.reset(result.leases);
+      } else {
+        if (result.events.some((e) => e.type === 'removed' && leaseKey(e.lease) === ownKey)) {
+          void keeper.reacquire('deleted from the store', scope.signal).catch(() => {});
+        }
+        batch = watcher.update(result.events);
+      }
+      if (batch.length > 0) {
+        const added = batch.filter((e) => e.type === 'added').length;
+        log.info(`leases: ${added} added, ${batch.length - added} removed, ${watcher.size} remote leases now`);
+        queue.push(batch);
+      }
+    }
+  })();
+  await Promise.all([
+    keeper.run(scope.signal),
+    network.run(queue, scope.signal),
+    pump.catch((err: unknown) => {
+      if (!scope.signal.aborted) log.error(`lease watch failed: ${errorMessage(err)}`);
+    }),
+  ]).finally(() => queue.close());
+  return changedTo;
+}
+
+/** acquireLease with flanneld's patience: store errors and a full network are retried, config errors are not. */
+async function acquireWithRetry(
+  sm: SubnetManager,
+  attrs: LeaseAttrs,
+  preferred: { subnet?: Lease['subnet']; ipv6Subnet?: Lease['ipv6Subnet'] },
+  signal: AbortSignal,
+  log: Logger,
+): Promise<Lease> {
+  const backoff = new Backoff(500, 30_000);
+  for (;;) {
+    try {
+      return await sm.acquireLease(attrs, { signal, preferred });
+    } catch (err) {
+      if (signal.aborted || err instanceof ConfigError || !(err instanceof FlannelError)) throw err;
+      const what = err instanceof SubnetExhaustedError ? 'no subnet is free' : 'failed to acquire lease';
+      log.error(`${what}: ${errorMessage(err)}; retrying`);
+      await backoff.wait(signal);
+    }
+  }
+}
+
+function describeConfig(c: NetworkConfig): string {
+  const parts: string[] = [];
+  if (c.enableIPv4) parts.push(`Network=${c.network?.toString()} SubnetLen=${c.subnetLen} [${c.subnetMin?.toString()}..${c.subnetMax?.toString()}]`);
+  if (c.enableIPv6) {
+    parts.push(`IPv6Network=${c.ipv6Network?.toString()} IPv6SubnetLen=${c.ipv6SubnetLen} [${c.ipv6SubnetMin?.toString()}..${c.ipv6SubnetMax?.toString()}]`);
+  }
+  parts.push(`Backend=${c.backendType}`);
+  return parts.join(' ');
+}

@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { parseFlanneldOptions, type FlanneldOptions } from '../cli/flanneld-options.js';
+import { ConfigError, FlannelError, InterfaceError, UsageError, errorMessage } from '../errors.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { SystemInterfaces } from '../net/system-interfaces.js';
+import { createEtcdSubnetManager } from '../subnet/etcd/create-etcd-manager.js';
+import type { DaemonConfig } from './daemon-config.js';
+import { runDaemon } from './daemon.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export interface MainIO {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+/** flanneld: parses the command line, wires the parts, runs until SIGTERM/SIGINT. Returns the exit code. */
+export async function flanneldMain(argv: readonly string[], env: NodeJS.ProcessEnv, io: MainIO): Promise<number> {
+  let opts: FlanneldOptions;
+  try {
+    const parsed = parseFlanneldOptions(argv, env);
+    if ('help' in parsed) {
+      io.stdout(parsed.usage);
+      return EXIT_OK;
+    }
+    if ('version' in parsed) {
+      io.stdout(`${version()}\n`);
+      return EXIT_OK;
+    }
+    opts = parsed;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`${err.message}\nRun 'flanneld -help' for usage.\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+
+  const log = createLogger({ verbosity: opts.verbosity, sink: { write: io.stderr } });
+  log.info(`flannel-ts ${version()} starting (pid ${process.pid})`);
+  if (opts.kubeSubnetMgr) {
+    log.error('-kube-subnet-mgr is not implemented yet in flannel-ts; use etcd mode');
+    return EXIT_FAILURE;
+  }
+  const ac = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    log.info(`received ${sig}, shutting down (the lease is kept)`);
+    ac.abort(new Error(sig));
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    await runDaemon(toDaemonConfig(opts), daemonDeps(opts, log), ac.signal);
+    log.info('exiting cleanly');
+    return EXIT_OK;
+  } catch (err) {
+    if (ac.signal.aborted) {
+      log.info('exiting cleanly');
+      return EXIT_OK;
+    }
+    if (err instanceof ConfigError || err instanceof InterfaceError) {
+      log.error(err.message);
+      return EXIT_FAILURE;
+    }
+    log.error(err instanceof FlannelError ? err.message : `unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : errorMessage(err)}`);
+    return EXIT_FAILURE;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
+
+function toDaemonConfig(o: FlanneldOptions): DaemonConfig {
+  return {
+    etcdEndpoints: o.etcdEndpoints,
+    etcdPrefix: o.etcdPrefix,
+    etcdCaFile: o.etcdCaFile,
+    etcdCertFile: o.etcdCertfile,
+    etcdKeyFile: o.etcdKeyfile,
+    etcdUsername: o.etcdUsername,
+    etcdPassword: o.etcdPassword,
+    kubeSubnetMgr: o.kubeSubnetMgr,
+    ifaces: o.ifaces,
+    ifaceRegexes: o.ifaceRegexes,
+    ifaceCanReach: o.ifaceCanReach,
+    publicIP: o.publicIp,
+    publicIPv6: o.publicIpv6,
+    subnetFile: o.subnetFile,
+    subnetLeaseTtlMs: o.subnetLeaseTtlMs,
+    subnetLeaseRenewMarginMin: o.subnetLeaseRenewMarginMin,
+    ipMasq: o.ipMasq,
+    healthzIP: o.healthzIp,
+    healthzPort: o.healthzPort,
+  };
+}
+
+function daemonDeps(o: FlanneldOptions, log: Logger) {
+  return {
+    logger: log,
+    interfaces: new SystemInterfaces(),
+    createSubnetManager: (knownBackends: readonly string[]) =>
+      createEtcdSubnetManager({
+        client: {
+          endpoints: o.etcdEndpoints,
+          caFile: o.etcdCaFile,
+          certFile: o.etcdCertfile,
+          keyFile: o.etcdKeyfile,
+          username: o.etcdUsername,
+          password: o.etcdPassword,
+        },
+        prefix: o.etcdPrefix,
+        leaseTtlSeconds: Math.ceil(o.subnetLeaseTtlMs / 1000),
+        knownBackends,
+        logger: log.child('etcd'),
+      }),
+  };
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

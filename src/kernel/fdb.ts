@@ -1,0 +1,81 @@
+import type { IPAddress } from '../ip/ip-address.js';
+import { runBatch, type BatchSpec } from './batch.js';
+import { NOT_FOUND_ERRNOS } from './kernel-errors.js';
+import { parseMac } from './mac-address.js';
+import { AttrWriter } from './netlink-codec.js';
+import * as C from './netlink-constants.js';
+import type { BatchRequest, CallOptions, NetlinkSocket } from './netlink-socket.js';
+import { encodeNdmsg, parseNeighborMessage, type NeighborMessage } from './neighbor.js';
+
+/** A forwarding-database entry of a bridge-like device (AF_BRIDGE), e.g. a vxlan remote. */
+export interface FdbEntry {
+  linkIndex: number;
+  hardwareAddr: string;
+  /** The remote (VTEP) address for vxlan devices. */
+  dst?: IPAddress;
+  /** NUD_* state; default NUD_PERMANENT on replace. */
+  state?: number;
+  /** NTF_* flags; default NTF_SELF (the entry belongs to the device itself, not its master bridge). */
+  flags?: number;
+  vni?: number;
+  masterIndex?: number;
+}
+
+export function describeFdb(f: FdbEntry): string {
+  return `${f.hardwareAddr} dev #${f.linkIndex}${f.dst ? ` dst ${f.dst.toString()}` : ''}`;
+}
+
+/** The FDB entry in a neighbour message, or undefined for IP neighbours. */
+export function toFdbEntry(m: NeighborMessage): FdbEntry | undefined {
+  if (m.family !== C.AF_BRIDGE || !m.hardwareAddr) return undefined;
+  const f: FdbEntry = { linkIndex: m.linkIndex, hardwareAddr: m.hardwareAddr, state: m.state, flags: m.flags };
+  if (m.dst) f.dst = m.dst;
+  if (m.vni !== undefined) f.vni = m.vni;
+  if (m.masterIndex !== undefined) f.masterIndex = m.masterIndex;
+  return f;
+}
+
+function encodeFdb(f: FdbEntry, del: boolean): Buffer {
+  const state = del ? 0 : (f.state ?? C.NUD_PERMANENT);
+  const w = new AttrWriter(encodeNdmsg(C.AF_BRIDGE, f.linkIndex, state, f.flags ?? C.NTF_SELF, 0));
+  w.bytes(C.NDA_LLADDR, parseMac(f.hardwareAddr));
+  if (f.dst) w.ip(C.NDA_DST, f.dst);
+  return w.toBuffer();
+}
+
+const REPLACE: BatchSpec<FdbEntry> = {
+  op: 'replace fdb entry',
+  encode: (f): BatchRequest => ({ type: C.RTM_NEWNEIGH, flags: C.NLM_F_CREATE | C.NLM_F_REPLACE, body: encodeFdb(f, false) }),
+  describe: describeFdb,
+};
+
+const DELETE: BatchSpec<FdbEntry> = {
+  op: 'delete fdb entry',
+  encode: (f): BatchRequest => ({ type: C.RTM_DELNEIGH, flags: 0, body: encodeFdb(f, true) }),
+  describe: describeFdb,
+  okErrnos: NOT_FOUND_ERRNOS,
+};
+
+/** Equivalent to: `bridge fdb replace $mac dev $dev dst $ip self permanent`, for each, pipelined. Throws KernelBatchError. */
+export function replaceFdb(nl: NetlinkSocket, entries: readonly FdbEntry[], opts: CallOptions = {}): Promise<void> {
+  return runBatch(nl, entries, REPLACE, opts);
+}
+
+/** Equivalent to: `bridge fdb del $mac dev $dev dst $ip self`, for each, pipelined; entries not there are success. */
+export function deleteFdb(nl: NetlinkSocket, entries: readonly FdbEntry[], opts: CallOptions = {}): Promise<void> {
+  return runBatch(nl, entries, DELETE, opts);
+}
+
+/** Equivalent to: `bridge fdb show [dev $dev]`. */
+export async function listFdb(nl: NetlinkSocket, filter: { linkIndex?: number } = {}, opts: CallOptions = {}): Promise<FdbEntry[]> {
+  const replies = await nl.dump(C.RTM_GETNEIGH, encodeNdmsg(C.AF_BRIDGE, 0, 0, 0, 0), { op: 'list fdb', object: 'all' }, opts);
+  const out: FdbEntry[] = [];
+  for (const m of replies) {
+    if (m.type !== C.RTM_NEWNEIGH) continue;
+    const f = toFdbEntry(parseNeighborMessage(m));
+    if (!f) continue;
+    if (filter.linkIndex !== undefined && f.linkIndex !== filter.linkIndex) continue;
+    out.push(f);
+  }
+  return out;
+}

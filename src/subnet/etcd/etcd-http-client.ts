@@ -1,0 +1,159 @@
+/**
+ * EtcdKV over etcd's JSON gRPC-gateway (HTTP/1.1, node:http/node:https only). Works with
+ * etcd 3.4+ (paths /v3/kv/*, /v3/lease/*, /v3/watch, /v3/auth/authenticate). Transport,
+ * auth and error translation live in etcd-transport.ts; the watch stream in etcd-watch.ts.
+ */
+import { EtcdCompactedError, StoreError } from '../../errors.js';
+import type { EtcdKV, KeyValue, LeaseGrant, RangeResult, TxnResult, WatchBatch } from './etcd-types.js';
+import { EtcdTransport, type EtcdTransportOptions } from './etcd-transport.js';
+import { watchPrefix } from './etcd-watch.js';
+import { b64, decodeKeyValue, headerRevision, int, keyAfter, prefixRangeEnd, putRequest, type WireHeader, type WireRangeResponse } from './etcd-wire.js';
+
+export type EtcdHttpClientOptions = EtcdTransportOptions;
+
+/** Keys per range request when listing a prefix. */
+export const RANGE_PAGE_SIZE = 2000;
+/** A listing gives up after this many pages (RANGE_PAGE_SIZE keys each). */
+const MAX_PAGES = 100_000;
+/** A listing at the current revision restarts at most this often when compacted mid-way. */
+const MAX_LISTING_RESTARTS = 3;
+const GRPC_OUT_OF_RANGE = 11;
+const GRPC_NOT_FOUND = 5;
+
+type Signal = { signal?: AbortSignal | undefined };
+
+/** Internal: a page at a fixed revision was refused as compacted (gRPC OutOfRange). */
+class PageCompacted extends Error {
+  constructor(readonly endpoint: string) {
+    super('compacted');
+  }
+}
+
+export class EtcdHttpClient implements EtcdKV {
+  private readonly transport: EtcdTransport;
+
+  constructor(opts: EtcdHttpClientOptions) {
+    this.transport = new EtcdTransport(opts);
+  }
+
+  async rangePrefix(prefix: string, opts: { signal?: AbortSignal | undefined; revision?: number | undefined }): Promise<RangeResult> {
+    for (let restart = 0; ; restart++) {
+      try {
+        return await this.listPages(prefix, opts.revision, opts.signal);
+      } catch (err) {
+        if (!(err instanceof PageCompacted)) throw err;
+        if (opts.revision !== undefined) {
+          // OutOfRange means compacted or not yet written; etcd says which only in its text.
+          const { body } = await this.transport.unary<WireRangeResponse>('/v3/kv/range', { key: b64(prefix), count_only: true }, { signal: opts.signal, idempotent: true });
+          if (opts.revision > headerRevision(body)) {
+            throw new StoreError('ERR_ETCD_REQUEST', err.endpoint, `listing ${JSON.stringify(prefix)} at future revision ${opts.revision}`, { retryable: false });
+          }
+          throw new EtcdCompactedError(err.endpoint, 0);
+        }
+        // Compacted between two pages of a listing at the current revision: start over.
+        if (restart >= MAX_LISTING_RESTARTS) throw new EtcdCompactedError(err.endpoint, 0);
+      }
+    }
+  }
+
+  async get(key: string, opts: Signal = {}): Promise<KeyValue | undefined> {
+    const { body } = await this.transport.unary<WireRangeResponse>('/v3/kv/range', { key: b64(key) }, { signal: opts.signal, idempotent: true });
+    const kv = body.kvs?.[0];
+    return kv === undefined ? undefined : decodeKeyValue(kv);
+  }
+
+  createIfAbsent(key: string, value: string, opts: { lease?: string | undefined; signal?: AbortSignal | undefined }): Promise<TxnResult> {
+    // create_revision "0" is sent explicitly so the compare's oneof target is set, not implied.
+    const compare = { key: b64(key), target: 'CREATE', result: 'EQUAL', create_revision: '0' };
+    return this.txnPut(compare, key, value, opts);
+  }
+
+  putIfUnchanged(key: string, value: string, modRevision: number, opts: { lease?: string | undefined; signal?: AbortSignal | undefined }): Promise<TxnResult> {
+    const compare = { key: b64(key), target: 'MOD', result: 'EQUAL', mod_revision: String(modRevision) };
+    return this.txnPut(compare, key, value, opts);
+  }
+
+  async put(key: string, value: string, opts: { lease?: string | undefined; signal?: AbortSignal | undefined } = {}): Promise<number> {
+    const { body } = await this.transport.unary<{ header?: WireHeader }>('/v3/kv/put', putRequest(key, value, opts.lease), { signal: opts.signal, idempotent: true });
+    return headerRevision(body);
+  }
+
+  async delete(key: string, opts: Signal = {}): Promise<number> {
+    const { body } = await this.transport.unary<{ deleted?: string }>('/v3/kv/deleterange', { key: b64(key) }, { signal: opts.signal, idempotent: true });
+    return int(body.deleted);
+  }
+
+  async grantLease(ttlSeconds: number, opts: Signal = {}): Promise<LeaseGrant> {
+    const { body, endpoint } = await this.transport.unary<{ ID?: string; TTL?: string; error?: string }>(
+      '/v3/lease/grant',
+      { TTL: String(ttlSeconds) },
+      { signal: opts.signal, idempotent: false },
+    );
+    if (body.error !== undefined && body.error !== '') {
+      throw new StoreError('ERR_ETCD_REQUEST', endpoint, `lease grant (TTL ${ttlSeconds}s): ${body.error}`, { retryable: false });
+    }
+    if (body.ID === undefined) throw new StoreError('ERR_ETCD_REQUEST', endpoint, 'lease grant returned no lease ID', { retryable: false });
+    return { id: body.ID, ttlSeconds: int(body.TTL) };
+  }
+
+  /**
+   * LeaseKeepAlive is a bidirectional stream; one POST to the gateway sends one request and
+   * closes the request side, so etcd answers once (`{"result": {...}}`) and ends the reply.
+   * A lease that no longer exists comes back without TTL, i.e. 0.
+   */
+  async keepAliveOnce(id: string, opts: Signal = {}): Promise<number> {
+    const { body } = await this.transport.unary<{ TTL?: string }>('/v3/lease/keepalive', { ID: id }, { signal: opts.signal, idempotent: true, streamed: true });
+    return Math.max(0, int(body.TTL));
+  }
+
+  async timeToLive(id: string, opts: Signal = {}): Promise<number> {
+    const { body } = await this.transport.unary<{ TTL?: string }>('/v3/lease/timetolive', { ID: id }, { signal: opts.signal, idempotent: true });
+    return int(body.TTL);
+  }
+
+  /** Revoking a lease that does not exist (any more) succeeds: the outcome is the same. */
+  async revokeLease(id: string, opts: Signal = {}): Promise<void> {
+    const gone = new Error('lease not found');
+    try {
+      await this.transport.unary('/v3/lease/revoke', { ID: id }, { signal: opts.signal, idempotent: true, mapError: (code) => (code === GRPC_NOT_FOUND ? gone : undefined) });
+    } catch (err) {
+      if (err !== gone) throw err;
+    }
+  }
+
+  watchPrefix(prefix: string, fromRevision: number, opts: { signal: AbortSignal }): AsyncIterable<WatchBatch> {
+    return watchPrefix(this.transport, prefix, fromRevision, opts.signal);
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+
+  private async txnPut(compare: Record<string, string>, key: string, value: string, opts: { lease?: string | undefined; signal?: AbortSignal | undefined }): Promise<TxnResult> {
+    const req = { compare: [compare], success: [{ request_put: putRequest(key, value, opts.lease) }], failure: [] };
+    const { body } = await this.transport.unary<{ header?: WireHeader; succeeded?: boolean }>('/v3/kv/txn', req, { signal: opts.signal, idempotent: false });
+    return { succeeded: body.succeeded === true, revision: headerRevision(body) };
+  }
+
+  /** Lists a prefix in pages, every page at the revision of the first one. */
+  private async listPages(prefix: string, revision: number | undefined, signal: AbortSignal | undefined): Promise<RangeResult> {
+    const rangeEnd = prefixRangeEnd(prefix);
+    const kvs: KeyValue[] = [];
+    let key = b64(prefix);
+    let atRevision = revision;
+    // OutOfRange on a range at a revision: compacted (a future revision cannot occur past page 1).
+    const mapError = (code: number, endpoint: string) => (code === GRPC_OUT_OF_RANGE && atRevision !== undefined ? new PageCompacted(endpoint) : undefined);
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const req: Record<string, string> = { key, range_end: rangeEnd, limit: String(RANGE_PAGE_SIZE) };
+      if (atRevision !== undefined) req['revision'] = String(atRevision);
+      const { body } = await this.transport.unary<WireRangeResponse>('/v3/kv/range', req, { signal, idempotent: true, mapError });
+      atRevision ??= headerRevision(body);
+      const page_ = body.kvs ?? [];
+      for (const kv of page_) kvs.push(decodeKeyValue(kv));
+      const last = page_[page_.length - 1];
+      if (body.more !== true || last?.key === undefined) return { kvs, revision: atRevision };
+      key = keyAfter(last.key);
+    }
+    throw new StoreError('ERR_ETCD_REQUEST', '(listing)', `listing ${JSON.stringify(prefix)} exceeded ${MAX_PAGES} pages`, { retryable: false });
+  }
+}

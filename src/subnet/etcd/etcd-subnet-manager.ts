@@ -1,0 +1,272 @@
+import { sleep } from '../../async/abortable-sleep.js';
+import { Backoff } from '../../async/backoff.js';
+import { parseNetworkConfig, type NetworkConfig } from '../../config/network-config.js';
+import {
+  ConfigError,
+  EtcdCompactedError,
+  FlannelError,
+  LeaseLostError,
+  StoreError,
+  SubnetExhaustedError,
+  errorMessage,
+} from '../../errors.js';
+import {
+  decodeLeaseAttrs,
+  describeLease,
+  encodeLeaseAttrs,
+  parseSubnetKey,
+  subnetKey,
+  type Lease,
+  type LeaseAttrs,
+  type LeaseEvent,
+} from '../../lease/lease.js';
+import type { Logger } from '../../log/logger.js';
+import { leaseFitsConfig, pickFreeSubnets, preferredIsFree } from '../subnet-allocator.js';
+import type { AcquireOptions, LeaseWatchResult, SubnetManager } from '../subnet-manager.js';
+import type { EtcdKV, KeyValue } from './etcd-types.js';
+
+export interface EtcdSubnetManagerOptions {
+  readonly kv: EtcdKV;
+  /** e.g. /coreos.com/network */
+  readonly prefix: string;
+  readonly leaseTtlSeconds: number;
+  readonly logger: Logger;
+  readonly knownBackends?: readonly string[];
+  /** How many create attempts before giving up one acquire call (races with other hosts). */
+  readonly maxAttempts?: number;
+  readonly random?: () => number;
+}
+
+/** Flannel's etcd v3 subnet manager, wire-compatible with Go flannel's keys and values. */
+export class EtcdSubnetManager implements SubnetManager {
+  readonly name = 'etcd';
+  private readonly kv: EtcdKV;
+  private readonly prefix: string;
+  private readonly subnetsPrefix: string;
+  private readonly log: Logger;
+  private config: NetworkConfig | undefined;
+
+  constructor(private readonly opts: EtcdSubnetManagerOptions) {
+    this.kv = opts.kv;
+    this.prefix = opts.prefix.replace(/\/+$/, '');
+    this.subnetsPrefix = `${this.prefix}/subnets/`;
+    this.log = opts.logger;
+  }
+
+  async getNetworkConfig(signal: AbortSignal): Promise<NetworkConfig> {
+    const key = `${this.prefix}/config`;
+    const backoff = new Backoff(500, 10_000);
+    for (;;) {
+      try {
+        const kv = await this.kv.get(key, { signal });
+        if (kv) {
+          this.config = parseNetworkConfig(kv.value, { knownBackends: this.opts.knownBackends });
+          return this.config;
+        }
+        this.log.warn(`network config key ${key} not found in etcd; is the network configured? retrying`);
+      } catch (err) {
+        if (signal.aborted || err instanceof ConfigError) throw err;
+        this.log.warn(`failed to read network config ${key}: ${errorMessage(err)}; retrying`);
+      }
+      await backoff.wait(signal);
+    }
+  }
+
+  async acquireLease(attrs: LeaseAttrs, opts: AcquireOptions): Promise<Lease> {
+    const config = this.requireConfig();
+    const value = encodeLeaseAttrs(attrs);
+    const attempts = this.opts.maxAttempts ?? 10;
+    let granted: string | undefined;
+    try {
+      for (let i = 0; i < attempts; i++) {
+        const { leases, kvs } = await this.listLeases(opts.signal);
+        const mine = leases.find((l) => sameHost(l.attrs, attrs, config) && leaseFitsConfig(config, l));
+        if (mine) {
+          const kv = kvs.get(subnetKey(mine.subnet, mine.ipv6Subnet));
+          if (!kv) continue;
+          const taken = await this.retake(mine, kv, value, opts.signal);
+          if (taken) return { ...taken, attrs };
+          continue;
+        }
+        let target = opts.preferred && preferredIsFree(config, opts.preferred, leases) ? opts.preferred : undefined;
+        if (!target) {
+          const picked = pickFreeSubnets(config, leases, this.opts.random);
+          if (picked.exhausted) {
+            const range =
+              picked.exhausted === 4
+                ? `[${config.subnetMin?.toString()}, ${config.subnetMax?.toString()}] of Network ${config.network?.toString()}`
+                : `[${config.ipv6SubnetMin?.toString()}, ${config.ipv6SubnetMax?.toString()}] of IPv6Network ${config.ipv6Network?.toString()}`;
+            throw new SubnetExhaustedError(range);
+          }
+          target = picked;
+        }
+        granted ??= (await this.kv.grantLease(this.opts.leaseTtlSeconds, { signal: opts.signal })).id;
+        const key = this.subnetsPrefix + subnetKey(target.subnet, target.ipv6Subnet);
+        const res = await this.kv.createIfAbsent(key, value, { lease: granted, signal: opts.signal });
+        if (res.succeeded) {
+          const lease: Lease = {
+            subnet: target.subnet,
+            ipv6Subnet: target.ipv6Subnet,
+            attrs,
+            expiration: new Date(Date.now() + this.opts.leaseTtlSeconds * 1000),
+            storeLeaseId: granted,
+            revision: res.revision,
+          };
+          granted = undefined;
+          return lease;
+        }
+        this.log.v(1).info(`subnet ${key} was taken by another host meanwhile; trying again`);
+      }
+      throw new StoreError('ERR_ACQUIRE_CONTENDED', this.subnetsPrefix, `could not create a lease after ${attempts} attempts`, {
+        retryable: true,
+      });
+    } finally {
+      if (granted) await this.kv.revokeLease(granted).catch(() => {});
+    }
+  }
+
+  /** Takes back this host's existing lease (or reservation), refreshing its value and TTL. */
+  private async retake(mine: Lease, kv: KeyValue, value: string, signal?: AbortSignal): Promise<Lease | undefined> {
+    if (kv.lease === '0') {
+      const res = await this.kv.putIfUnchanged(kv.key, value, kv.modRevision, { signal });
+      if (!res.succeeded) return undefined;
+      this.log.info(`using reserved subnet ${describeLease(mine)} (a key without TTL)`);
+      return { ...mine, expiration: undefined, storeLeaseId: '0', revision: res.revision };
+    }
+    if (kv.value === value) {
+      // Same attributes: keep the key as it is and only refresh its etcd lease.
+      const ttl = await this.kv.keepAliveOnce(kv.lease, { signal });
+      if (ttl > 0) {
+        return { ...mine, expiration: new Date(Date.now() + ttl * 1000), storeLeaseId: kv.lease, revision: kv.modRevision };
+      }
+    }
+    const fresh = await this.kv.grantLease(this.opts.leaseTtlSeconds, { signal });
+    const res = await this.kv.putIfUnchanged(kv.key, value, kv.modRevision, { lease: fresh.id, signal });
+    if (!res.succeeded) {
+      await this.kv.revokeLease(fresh.id).catch(() => {});
+      return undefined;
+    }
+    // The key now lives on the fresh lease; the old one holds nothing of ours.
+    await this.kv.revokeLease(kv.lease).catch(() => {});
+    return {
+      ...mine,
+      expiration: new Date(Date.now() + fresh.ttlSeconds * 1000),
+      storeLeaseId: fresh.id,
+      revision: res.revision,
+    };
+  }
+
+  async renewLease(lease: Lease, signal: AbortSignal): Promise<Lease> {
+    if (!lease.storeLeaseId || lease.storeLeaseId === '0') return lease;
+    const ttl = await this.kv.keepAliveOnce(lease.storeLeaseId, { signal });
+    if (ttl <= 0) throw new LeaseLostError(describeLease(lease), `etcd lease ${lease.storeLeaseId} no longer exists`);
+    return { ...lease, expiration: new Date(Date.now() + ttl * 1000) };
+  }
+
+  async *watchLeases(signal: AbortSignal): AsyncIterable<LeaseWatchResult> {
+    let revision: number | undefined;
+    const backoff = new Backoff(200, 5_000);
+    while (!signal.aborted) {
+      try {
+        if (revision === undefined) {
+          const { leases, revision: rev } = await this.listLeases(signal);
+          revision = rev;
+          yield { kind: 'snapshot', leases };
+        }
+        let rev: number = revision;
+        for await (const batch of this.kv.watchPrefix(this.subnetsPrefix, rev + 1, { signal })) {
+          backoff.reset();
+          const events: LeaseEvent[] = [];
+          let last = rev;
+          for (const ev of batch.events) {
+            last = Math.max(last, ev.kv.modRevision);
+            const e = this.toEvent(ev.type, ev.kv);
+            if (e) events.push(e);
+          }
+          rev = batch.events.length > 0 ? last : Math.max(rev, batch.revision);
+          revision = rev;
+          if (events.length > 0) yield { kind: 'events', events };
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        if (err instanceof EtcdCompactedError) {
+          this.log.warn(`lease watch fell behind etcd compaction (${err.compactRevision}); re-listing`);
+          revision = undefined;
+          // Re-list at once the first time; back off if compaction keeps overtaking us.
+          if (backoff.failures === 0) {
+            void backoff.nextDelay();
+            continue;
+          }
+        } else if (!(err instanceof FlannelError)) {
+          throw err;
+        } else {
+          this.log.warn(`lease watch interrupted: ${errorMessage(err)}; reconnecting`);
+        }
+      }
+      await sleep(backoff.nextDelay(), signal).catch(() => {});
+    }
+  }
+
+  close(): void {
+    this.kv.close();
+  }
+
+  private requireConfig(): NetworkConfig {
+    if (!this.config) throw new FlannelError('ERR_STATE', 'getNetworkConfig() must be called before acquiring a lease');
+    return this.config;
+  }
+
+  private async listLeases(signal?: AbortSignal): Promise<{ leases: Lease[]; kvs: Map<string, KeyValue>; revision: number }> {
+    const res = await this.kv.rangePrefix(this.subnetsPrefix, { signal });
+    const leases: Lease[] = [];
+    const kvs = new Map<string, KeyValue>();
+    for (const kv of res.kvs) {
+      const lease = this.leaseFromKV(kv);
+      if (!lease) continue;
+      leases.push(lease);
+      kvs.set(subnetKey(lease.subnet, lease.ipv6Subnet), kv);
+    }
+    return { leases, kvs, revision: res.revision };
+  }
+
+  private toEvent(type: 'put' | 'delete', kv: KeyValue): LeaseEvent | undefined {
+    if (type === 'delete') {
+      const nets = parseSubnetKey(kv.key.slice(this.subnetsPrefix.length));
+      if (!nets) return undefined;
+      const lease: Lease = { ...nets, attrs: EMPTY_ATTRS, expiration: undefined, revision: kv.modRevision };
+      return { type: 'removed', lease };
+    }
+    const lease = this.leaseFromKV(kv);
+    return lease ? { type: 'added', lease } : undefined;
+  }
+
+  private leaseFromKV(kv: KeyValue): Lease | undefined {
+    const nets = parseSubnetKey(kv.key.slice(this.subnetsPrefix.length));
+    if (!nets) {
+      this.log.v(2).info(`ignoring key ${kv.key}: not a subnet key`);
+      return undefined;
+    }
+    let attrs: LeaseAttrs;
+    try {
+      attrs = decodeLeaseAttrs(kv.value);
+    } catch (err) {
+      this.log.warn(`ignoring lease ${kv.key}: malformed value: ${errorMessage(err)}`);
+      return undefined;
+    }
+    return { ...nets, attrs, expiration: undefined, storeLeaseId: kv.lease, revision: kv.modRevision };
+  }
+}
+
+const EMPTY_ATTRS: LeaseAttrs = {
+  publicIP: undefined,
+  publicIPv6: undefined,
+  backendType: undefined,
+  backendData: undefined,
+  backendV6Data: undefined,
+};
+
+/** flannel finds a host's own lease by its public IP (IPv6 public IP for IPv6-only networks). */
+function sameHost(a: LeaseAttrs, b: LeaseAttrs, config: NetworkConfig): boolean {
+  if (config.enableIPv4) return a.publicIP !== undefined && a.publicIP.equals(b.publicIP);
+  return a.publicIPv6 !== undefined && a.publicIPv6.equals(b.publicIPv6);
+}

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseEndpoint } from '../../../src/subnet/etcd/etcd-endpoint.js';
+import { decodeEvent, decodeKeyValue, keyAfter, prefixRangeEnd } from '../../../src/subnet/etcd/etcd-wire.js';
+import { UsageError } from '../../../src/errors.js';
+
+const unb64 = (s: string) => Buffer.from(s, 'base64');
+
+test('prefixRangeEnd increments the last byte, carrying over 0xff', () => {
+  assert.deepEqual(unb64(prefixRangeEnd('/coreos.com/network/subnets/')), Buffer.from('/coreos.com/network/subnets0'));
+  assert.deepEqual(unb64(prefixRangeEnd('a\u00ff')), Buffer.from([0x61, 0xc3, 0xc0]));
+  assert.deepEqual(unb64(prefixRangeEnd('')), Buffer.from([0]));
+});
+
+test('keyAfter appends a zero byte', () => {
+  assert.deepEqual(unb64(keyAfter(Buffer.from('/k').toString('base64'))), Buffer.from([0x2f, 0x6b, 0]));
+});
+
+test('decoding fills omitted proto3 zero values', () => {
+  assert.deepEqual(decodeKeyValue({ key: 'L2E=' }), { key: '/a', value: '', createRevision: 0, modRevision: 0, version: 0, lease: '0' });
+  assert.deepEqual(decodeEvent({ kv: { key: 'L2E=', value: 'eA==', mod_revision: '9', lease: '7587' } }).type, 'put');
+  assert.equal(decodeEvent({ type: 'DELETE', kv: { key: 'L2E=', mod_revision: '9' } }).type, 'delete');
+});
+
+test('endpoint forms', () => {
+  assert.deepEqual(parseEndpoint('http://127.0.0.1:2379'), { url: 'http://127.0.0.1:2379', tls: false, host: '127.0.0.1', port: 2379, socketPath: undefined });
+  assert.equal(parseEndpoint('https://[::1]:2379').host, '::1');
+  assert.equal(parseEndpoint('unix:///run/etcd/localhost:2379').socketPath, '/run/etcd/localhost:2379');
+  assert.equal(parseEndpoint('unix://localhost:2379').socketPath, 'localhost:2379');
+  assert.equal(parseEndpoint('unixs:///s').tls, true);
+  assert.throws(() => parseEndpoint('ftp://x'), UsageError);
+  assert.throws(() => parseEndpoint('http://x:1/path'), UsageError);
+});
