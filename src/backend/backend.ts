@@ -1,5 +1,6 @@
 import type { NetworkConfig } from '../config/network-config.js';
 import type { Lease, LeaseAttrs, LeaseEvent } from '../lease/lease.js';
+import type { KernelOps } from '../kernel/kernel-ops.js';
 import type { Logger } from '../log/logger.js';
 import type { ExternalInterface } from '../net/external-interface.js';
 
@@ -10,6 +11,10 @@ export interface BackendContext {
   readonly logger: Logger;
   /** Takes this host's lease with the backend's attributes (the daemon adds retries and preferences). */
   readonly acquireLease: (attrs: LeaseAttrs, signal: AbortSignal) => Promise<Lease>;
+  /** The kernel layer, opened on first use (the alloc backend never touches it). */
+  readonly kernel: () => KernelOps;
+  /** How often a full reconcile of the data path runs, under the kernel change events. */
+  readonly resyncMs: number;
 }
 
 /** A running network: this host's lease plus the loop that keeps the data path in line with peers. */
@@ -26,6 +31,8 @@ export interface Network {
 
 export interface Backend {
   readonly type: string;
+  /** Whether the backend programs the kernel (the daemon then loads the netlink layer). */
+  readonly usesKernel: boolean;
   /** Prepares the data path and acquires the lease. */
   registerNetwork(ctx: BackendContext, signal: AbortSignal): Promise<Network>;
 }

@@ -8,6 +8,7 @@ import { ConfigError, FlannelError, SubnetExhaustedError, errorMessage } from '.
 import { startHealthServer } from '../health/health-server.js';
 import { describeLease, leaseKey, type Lease, type LeaseAttrs, type LeaseEvent } from '../lease/lease.js';
 import { LeaseWatcher } from '../lease/lease-watcher.js';
+import type { KernelOps } from '../kernel/kernel-ops.js';
 import type { Logger } from '../log/logger.js';
 import type { InterfaceSource } from '../net/external-interface.js';
 import { selectExternalInterface } from '../net/interface-selection.js';
@@ -21,6 +22,15 @@ export interface DaemonDeps {
   readonly interfaces: InterfaceSource;
   /** Builds the subnet manager for the chosen mode; loaded lazily so unused clients cost nothing. */
   readonly createSubnetManager: (knownBackends: readonly string[]) => Promise<SubnetManager>;
+}
+
+/** Full data-path reconcile period; kernel change events repair deletions at once. */
+export const DATA_PATH_RESYNC_MS = 30_000;
+
+/** Loads the netlink layer only for backends that program the kernel. */
+async function openKernel(): Promise<KernelOps & { close(): void }> {
+  const { NetlinkKernel } = await import('../kernel/kernel-ops.js');
+  return new NetlinkKernel();
 }
 
 /** The daemon's readiness, served on /readyz. */
@@ -48,6 +58,7 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
     health = await startHealthServer({ ip: cfg.healthzIP, port: cfg.healthzPort, state: readiness, logger: log.child('health') });
   }
   const sm = await deps.createSubnetManager(knownBackendTypes());
+  let kernel: (KernelOps & { close(): void }) | undefined;
   try {
     readiness.set(false, `waiting for the network config from ${sm.name}`);
     const config = await sm.getNetworkConfig(signal);
@@ -58,6 +69,7 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
       log.child('iface'),
     );
     const backend = createBackend(config.backendType);
+    if (backend.usesKernel) kernel = await openKernel();
     let preferred = await readPreviousSubnets(cfg.subnetFile);
 
     while (!signal.aborted) {
@@ -72,6 +84,11 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
             extIface,
             logger: log.child(backend.type),
             acquireLease: (attrs, s) => acquireWithRetry(sm, attrs, preferred, s, log),
+            kernel: () => {
+              if (!kernel) throw new FlannelError('ERR_STATE', `backend ${backend.type} did not declare that it uses the kernel`);
+              return kernel;
+            },
+            resyncMs: DATA_PATH_RESYNC_MS,
           },
           scope.signal,
         );
@@ -94,6 +111,7 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
       }
     }
   } finally {
+    kernel?.close();
     sm.close();
     if (health) await new Promise<void>((r) => health.close(() => r()));
   }

@@ -5,6 +5,7 @@ import type { Backend, BackendContext, Network } from '../backend.js';
 /** The alloc backend: takes a lease and programs nothing (flannel sets no BackendType for it). */
 export class AllocBackend implements Backend {
   readonly type = 'alloc';
+  readonly usesKernel = false;
 
   async registerNetwork(ctx: BackendContext, signal: AbortSignal): Promise<Network> {
     const lease = await ctx.acquireLease(

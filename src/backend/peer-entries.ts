@@ -1,0 +1,93 @@
+import type { IPNetwork } from '../ip/ip-network.js';
+import type { FdbEntry } from '../kernel/fdb.js';
+import type { Neighbor } from '../kernel/neighbor.js';
+import type { Route } from '../kernel/route.js';
+
+/** The kernel objects that make one remote lease reachable. */
+export interface PeerEntries {
+  readonly routes: readonly Route[];
+  readonly neighbors: readonly Neighbor[];
+  readonly fdb: readonly FdbEntry[];
+}
+
+export const NO_ENTRIES: PeerEntries = { routes: [], neighbors: [], fdb: [] };
+
+/** Identity of a route for diffing: where it goes (main table). */
+export function routeKey(r: Route): string {
+  return `${r.table ?? 254}|${r.dst.toString()}`;
+}
+
+/** Whether an installed route is exactly the desired one (gateway, device, onlink). */
+export function sameRoute(want: Route, have: Route): boolean {
+  return (
+    (want.gateway?.toString() ?? '') === (have.gateway?.toString() ?? '') &&
+    (want.linkIndex ?? 0) === (have.linkIndex ?? 0) &&
+    Boolean(want.onlink) === Boolean(have.onlink)
+  );
+}
+
+export function neighborKey(n: Neighbor): string {
+  return `${n.linkIndex}|${n.ip.toString()}`;
+}
+
+export function sameNeighbor(want: Neighbor, have: Neighbor): boolean {
+  return (want.hardwareAddr ?? '').toLowerCase() === (have.hardwareAddr ?? '').toLowerCase() && (have.state ?? 0x80) === 0x80;
+}
+
+export function fdbKey(f: FdbEntry): string {
+  return `${f.linkIndex}|${f.hardwareAddr.toLowerCase()}|${f.dst?.toString() ?? ''}`;
+}
+
+/** What to change so that `have` (the kernel, filtered to what we own) becomes `want`. */
+export interface EntryDiff {
+  readonly routes: { readonly put: Route[]; readonly del: Route[] };
+  readonly neighbors: { readonly put: Neighbor[]; readonly del: Neighbor[] };
+  readonly fdb: { readonly put: FdbEntry[]; readonly del: FdbEntry[] };
+}
+
+function diffBy<T>(want: Iterable<T>, have: Iterable<T>, key: (x: T) => string, same: (w: T, h: T) => boolean) {
+  const haveMap = new Map<string, T>();
+  for (const h of have) haveMap.set(key(h), h);
+  const put: T[] = [];
+  const wanted = new Set<string>();
+  for (const w of want) {
+    const k = key(w);
+    wanted.add(k);
+    const h = haveMap.get(k);
+    if (!h || !same(w, h)) put.push(w);
+  }
+  const del: T[] = [];
+  for (const [k, h] of haveMap) if (!wanted.has(k)) del.push(h);
+  return { put, del };
+}
+
+export function diffEntries(want: PeerEntries, have: PeerEntries): EntryDiff {
+  return {
+    routes: diffBy(want.routes, have.routes, routeKey, sameRoute),
+    neighbors: diffBy(want.neighbors, have.neighbors, neighborKey, sameNeighbor),
+    fdb: diffBy(want.fdb, have.fdb, fdbKey, () => true),
+  };
+}
+
+export function mergeEntries(parts: Iterable<PeerEntries>): PeerEntries {
+  const routes: Route[] = [];
+  const neighbors: Neighbor[] = [];
+  const fdb: FdbEntry[] = [];
+  for (const p of parts) {
+    routes.push(...p.routes);
+    neighbors.push(...p.neighbors);
+    fdb.push(...p.fdb);
+  }
+  return { routes, neighbors, fdb };
+}
+
+export function countChanges(d: EntryDiff): number {
+  return (
+    d.routes.put.length + d.routes.del.length + d.neighbors.put.length + d.neighbors.del.length + d.fdb.put.length + d.fdb.del.length
+  );
+}
+
+/** Whether `net` lies inside one of the cluster networks (so a route to it is flannel's). */
+export function insideAny(nets: readonly (IPNetwork | undefined)[], net: IPNetwork): boolean {
+  return nets.some((n) => n !== undefined && n.covers(net));
+}

@@ -1,0 +1,192 @@
+import { AsyncQueue } from '../async/async-queue.js';
+import { KernelBatchError, errorMessage } from '../errors.js';
+import { leaseKey, describeLease, type Lease, type LeaseEvent } from '../lease/lease.js';
+import type { Logger } from '../log/logger.js';
+import type { KernelEvent } from '../kernel/events.js';
+import type { KernelOps } from '../kernel/kernel-ops.js';
+import { countChanges, diffEntries, mergeEntries, NO_ENTRIES, type EntryDiff, type PeerEntries } from './peer-entries.js';
+
+/** The backend-specific half of a routed network: its devices and the entries per peer. */
+export interface DataPath {
+  /** Creates or repairs the backend's devices (e.g. a vxlan device deleted by hand). */
+  ensureDevices(signal: AbortSignal): Promise<void>;
+  /** The kernel entries for one remote lease, or why the lease is skipped. */
+  entriesFor(lease: Lease): PeerEntries | { readonly skip: string };
+  /** The entries now in the kernel that this data path owns (and may therefore delete). */
+  dumpOwned(signal: AbortSignal): Promise<PeerEntries>;
+  /** Whether a kernel change notification may mean that something of ours was removed. */
+  concerns(ev: KernelEvent): boolean;
+}
+
+export interface PeerNetworkOptions {
+  readonly kernel: KernelOps;
+  readonly dataPath: DataPath;
+  readonly logger: Logger;
+  /** Full reconcile period (dump and diff), as a safety net under the kernel events. */
+  readonly resyncMs: number;
+  /** Delay that coalesces a burst of kernel events into one reconcile. */
+  readonly debounceMs?: number;
+}
+
+type Work = { kind: 'batch'; events: readonly LeaseEvent[] } | { kind: 'reconcile'; reason: string };
+
+/**
+ * Keeps the kernel in line with the remote leases: each lease batch is applied as a pipelined
+ * delta; a full reconcile (dump, diff, fix) runs first, after kernel events that touch our
+ * objects, and every resync period. Nothing is torn down on abort (a restart keeps the path).
+ */
+export class PeerNetwork {
+  private readonly peers = new Map<string, Lease>();
+  private readonly skipped = new Map<string, string>();
+  private readonly work = new AsyncQueue<Work>();
+  private reconcilePending = false;
+  private debounce: NodeJS.Timeout | undefined;
+  private initialised = false;
+
+  constructor(private readonly opts: PeerNetworkOptions) {}
+
+  /** The number of remote leases currently programmed (for tests and metrics). */
+  get peerCount(): number {
+    return this.peers.size;
+  }
+
+  async run(events: AsyncIterable<readonly LeaseEvent[]>, signal: AbortSignal): Promise<void> {
+    const log = this.opts.logger;
+    const onAbort = () => this.work.close();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setInterval(() => this.requestReconcile('periodic resync'), this.opts.resyncMs);
+    timer.unref();
+    const pump = (async () => {
+      for await (const batch of events) this.work.push({ kind: 'batch', events: batch });
+    })();
+    const watchKernel = this.watchKernel(signal);
+    try {
+      for await (const item of this.work) {
+        if (signal.aborted) break;
+        try {
+          if (item.kind === 'batch') await this.applyBatch(item.events, signal);
+          else {
+            this.reconcilePending = false;
+            await this.reconcile(item.reason, signal);
+          }
+        } catch (err) {
+          if (signal.aborted) break;
+          log.error(`data path update failed: ${errorMessage(err)}; the next resync will retry`);
+        }
+      }
+    } finally {
+      clearInterval(timer);
+      clearTimeout(this.debounce);
+      signal.removeEventListener('abort', onAbort);
+      await Promise.allSettled([pump, watchKernel]);
+    }
+  }
+
+  private requestReconcile(reason: string, delayMs = 0): void {
+    if (this.reconcilePending) return;
+    const push = () => {
+      if (this.reconcilePending) return;
+      this.reconcilePending = true;
+      this.work.push({ kind: 'reconcile', reason });
+    };
+    if (delayMs <= 0) push();
+    else {
+      clearTimeout(this.debounce);
+      this.debounce = setTimeout(push, delayMs);
+    }
+  }
+
+  private async watchKernel(signal: AbortSignal): Promise<void> {
+    try {
+      for await (const ev of this.opts.kernel.subscribe(['link', 'route', 'neighbor'], { signal })) {
+        if (ev.kind === 'overflow' || this.opts.dataPath.concerns(ev)) {
+          this.requestReconcile(ev.kind === 'overflow' ? 'kernel event overflow' : `kernel ${ev.kind} ${ev.action}`, this.opts.debounceMs ?? 100);
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) this.opts.logger.warn(`kernel event subscription ended: ${errorMessage(err)}; relying on periodic resync`);
+    }
+  }
+
+  private entries(lease: Lease): PeerEntries {
+    const e = this.opts.dataPath.entriesFor(lease);
+    const key = leaseKey(lease);
+    if ('skip' in e) {
+      if (this.skipped.get(key) !== e.skip) this.opts.logger.error(`skipping lease ${describeLease(lease)}: ${e.skip}`);
+      this.skipped.set(key, e.skip);
+      return NO_ENTRIES;
+    }
+    this.skipped.delete(key);
+    return e;
+  }
+
+  private async applyBatch(events: readonly LeaseEvent[], signal: AbortSignal): Promise<void> {
+    const started = performance.now();
+    const before: PeerEntries[] = [];
+    const after: PeerEntries[] = [];
+    for (const ev of events) {
+      const key = leaseKey(ev.lease);
+      const old = this.peers.get(key);
+      if (old) before.push(this.entries(old));
+      if (ev.type === 'added') {
+        this.peers.set(key, ev.lease);
+        after.push(this.entries(ev.lease));
+      } else {
+        this.peers.delete(key);
+        this.skipped.delete(key);
+      }
+    }
+    if (!this.initialised) {
+      // The first batch is the whole picture: reconcile against the kernel, removing what
+      // earlier runs left for leases that are gone, and re-creating nothing that is right.
+      this.initialised = true;
+      await this.reconcile('initial lease snapshot', signal);
+      return;
+    }
+    // Delta: remove what the old leases had and the new ones do not; put the new ones.
+    const diff = diffEntries(mergeEntries(after), mergeEntries(before));
+    const changes = await this.apply(diff, signal);
+    const ms = (performance.now() - started).toFixed(1);
+    this.opts.logger.v(1).info(`applied ${events.length} lease events as ${changes} kernel changes in ${ms} ms`);
+  }
+
+  private async reconcile(reason: string, signal: AbortSignal): Promise<void> {
+    const started = performance.now();
+    await this.opts.dataPath.ensureDevices(signal);
+    const want = mergeEntries([...this.peers.values()].map((l) => this.entries(l)));
+    const have = await this.opts.dataPath.dumpOwned(signal);
+    const changes = await this.apply(diffEntries(want, have), signal);
+    const ms = (performance.now() - started).toFixed(1);
+    const msg = `reconciled ${this.peers.size} peers (${reason}): ${changes} kernel changes in ${ms} ms`;
+    if (changes > 0) this.opts.logger.info(msg);
+    else this.opts.logger.v(2).info(msg);
+  }
+
+  /** Deletes first (routes before their neighbours), then puts (neighbours and FDB before routes). */
+  private async apply(d: EntryDiff, signal: AbortSignal): Promise<number> {
+    const k = this.opts.kernel;
+    const o = { signal };
+    const failures: string[] = [];
+    const step = async (what: string, n: number, fn: () => Promise<void>) => {
+      if (n === 0) return;
+      try {
+        await fn();
+      } catch (err) {
+        if (err instanceof KernelBatchError) {
+          for (const f of err.failures.slice(0, 5)) failures.push(f.message);
+          if (err.failures.length > 5) failures.push(`... and ${err.failures.length - 5} more ${what} failures`);
+        } else {
+          failures.push(`${what}: ${errorMessage(err)}`);
+        }
+      }
+    };
+    await step('route delete', d.routes.del.length, () => k.deleteRoutes(d.routes.del, o));
+    await step('neighbour delete', d.neighbors.del.length, () => k.deleteNeighbors(d.neighbors.del, o));
+    await step('fdb delete', d.fdb.del.length, () => k.deleteFdb(d.fdb.del, o));
+    await step('neighbour replace', d.neighbors.put.length, () => k.replaceNeighbors(d.neighbors.put, o));
+    await step('fdb replace', d.fdb.put.length, () => k.replaceFdb(d.fdb.put, o));
+    await step('route replace', d.routes.put.length, () => k.replaceRoutes(d.routes.put, o));
+    for (const f of failures) this.opts.logger.error(f);
+    return countChanges(d);
+  }
+}

@@ -1,0 +1,183 @@
+import { InterfaceError } from '../../errors.js';
+import type { IPAddress } from '../../ip/ip-address.js';
+import type { IPNetwork } from '../../ip/ip-network.js';
+import { normalizeMac } from '../../kernel/mac-address.js';
+import type { KernelEvent } from '../../kernel/events.js';
+import type { KernelOps } from '../../kernel/kernel-ops.js';
+import type { Link } from '../../kernel/link.js';
+import type { Route } from '../../kernel/route.js';
+import type { Lease } from '../../lease/lease.js';
+import type { Backend, BackendContext, Network } from '../backend.js';
+import { isOnLink, onLinkPrefixes } from '../on-link.js';
+import { insideAny, type PeerEntries } from '../peer-entries.js';
+import { PeerNetwork, type DataPath } from '../peer-network.js';
+import { VXLAN_ENCAP_OVERHEAD_V4, VXLAN_ENCAP_OVERHEAD_V6, parseVxlanConfig, vxlanDeviceName, type VxlanConfig } from './vxlan-config.js';
+import { VxlanDevice } from './vxlan-device.js';
+
+/** flannel's lease data for vxlan: {"VNI":1,"VtepMAC":"..."} (this key order). */
+export interface VxlanLeaseData {
+  readonly VNI: number;
+  readonly VtepMAC: string;
+}
+
+/** The vxlan backend (flannel's default): one VXLAN device per family, static neighbour/FDB entries per peer. */
+export class VxlanBackend implements Backend {
+  readonly type = 'vxlan';
+  readonly usesKernel = true;
+
+  async registerNetwork(ctx: BackendContext, signal: AbortSignal): Promise<Network> {
+    const cfg = parseVxlanConfig(ctx.config.backend);
+    const kernel = ctx.kernel();
+    const log = ctx.logger;
+    const ext = await kernel.linkByName(ctx.extIface.name, { signal });
+    const devices: { v4?: VxlanDevice; v6?: VxlanDevice } = {};
+    const mtus: number[] = [];
+    const make = async (family: 4 | 6, local: IPAddress | undefined) => {
+      if (!local) throw new InterfaceError(`vxlan: interface ${ext.name} has no IPv${family} address for the tunnel`);
+      const mtu = cfg.mtu || ext.mtu - (family === 4 ? VXLAN_ENCAP_OVERHEAD_V4 : VXLAN_ENCAP_OVERHEAD_V6);
+      mtus.push(mtu);
+      const dev = new VxlanDevice(
+        kernel,
+        {
+          name: vxlanDeviceName(cfg.vni, family),
+          vni: cfg.vni,
+          port: cfg.port || undefined,
+          local,
+          deviceIndex: ext.index,
+          learning: cfg.learning,
+          gbp: cfg.gbp,
+          mtu,
+        },
+        family,
+        log,
+      );
+      await dev.create(signal);
+      return dev;
+    };
+    if (ctx.config.enableIPv4) devices.v4 = await make(4, ctx.extIface.ifaceAddr);
+    if (ctx.config.enableIPv6) devices.v6 = await make(6, ctx.extIface.ifaceV6Addr);
+
+    const data = (d: VxlanDevice | undefined): VxlanLeaseData | undefined => (d ? { VNI: cfg.vni, VtepMAC: d.mac } : undefined);
+    const lease = await ctx.acquireLease(
+      {
+        publicIP: ctx.extIface.extAddr,
+        publicIPv6: ctx.extIface.extV6Addr,
+        backendType: 'vxlan',
+        backendData: data(devices.v4),
+        backendV6Data: data(devices.v6),
+      },
+      signal,
+    );
+    if (devices.v4 && lease.subnet) await devices.v4.configure(lease.subnet, signal);
+    if (devices.v6 && lease.ipv6Subnet) await devices.v6.configure(lease.ipv6Subnet, signal);
+
+    const dataPath = new VxlanDataPath(kernel, cfg, ext, devices, lease, [ctx.config.network, ctx.config.ipv6Network]);
+    await dataPath.ensureDevices(signal);
+    const peers = new PeerNetwork({ kernel, dataPath, logger: log, resyncMs: ctx.resyncMs });
+    return {
+      lease,
+      mtu: Math.min(...mtus),
+      run: (events, runSignal) => peers.run(events, runSignal),
+    };
+  }
+}
+
+/** Per-peer entries of the vxlan backend, as flannel programs them. */
+class VxlanDataPath implements DataPath {
+  private onLink: IPNetwork[] = [];
+
+  constructor(
+    private readonly kernel: KernelOps,
+    private readonly cfg: VxlanConfig,
+    private ext: Link,
+    private readonly devices: { v4?: VxlanDevice; v6?: VxlanDevice },
+    private readonly own: Lease,
+    private readonly clusterNets: readonly (IPNetwork | undefined)[],
+  ) {}
+
+  async ensureDevices(signal: AbortSignal): Promise<void> {
+    await this.devices.v4?.ensure(signal);
+    await this.devices.v6?.ensure(signal);
+    this.ext = await this.kernel.linkByIndex(this.ext.index, { signal });
+    if (this.cfg.directRouting) this.onLink = await onLinkPrefixes(this.kernel, this.ext.index, signal);
+  }
+
+  entriesFor(lease: Lease): PeerEntries | { skip: string } {
+    if (lease.attrs.backendType !== 'vxlan') return { skip: `backend type ${lease.attrs.backendType ?? '(none)'} is not vxlan` };
+    const routes: Route[] = [];
+    const neighbors: PeerEntries['neighbors'][number][] = [];
+    const fdb: PeerEntries['fdb'][number][] = [];
+    const add = (dev: VxlanDevice | undefined, subnet: IPNetwork | undefined, publicIP: IPAddress | undefined, raw: unknown) => {
+      if (!dev || !subnet) return undefined;
+      if (!publicIP) return `no public IPv${dev.family} address`;
+      const mac = vtepMac(raw);
+      if (!mac) return `no valid VtepMAC in its IPv${dev.family} backend data`;
+      if (this.cfg.directRouting && isOnLink(this.onLink, publicIP)) {
+        routes.push({ dst: subnet, gateway: publicIP, linkIndex: this.ext.index });
+        return undefined;
+      }
+      routes.push({ dst: subnet, gateway: subnet.ip, linkIndex: dev.index, onlink: true });
+      neighbors.push({ linkIndex: dev.index, ip: subnet.ip, hardwareAddr: mac });
+      fdb.push({ linkIndex: dev.index, hardwareAddr: mac, dst: publicIP });
+      return undefined;
+    };
+    const why =
+      add(this.devices.v4, lease.subnet, lease.attrs.publicIP, lease.attrs.backendData) ??
+      add(this.devices.v6, lease.ipv6Subnet, lease.attrs.publicIPv6, lease.attrs.backendV6Data);
+    return why ? { skip: why } : { routes, neighbors, fdb };
+  }
+
+  async dumpOwned(signal: AbortSignal): Promise<PeerEntries> {
+    const k = this.kernel;
+    const own = [this.own.subnet, this.own.ipv6Subnet].filter((n) => n !== undefined);
+    const ours = (r: Route) => insideAny(this.clusterNets, r.dst) && !own.some((o) => o.equals(r.dst));
+    const routes: Route[] = [];
+    const neighbors: PeerEntries['neighbors'][number][] = [];
+    const fdb: PeerEntries['fdb'][number][] = [];
+    for (const dev of [this.devices.v4, this.devices.v6]) {
+      if (!dev) continue;
+      for (const r of await k.listRoutes({ family: dev.family, linkIndex: dev.index }, { signal })) if (ours(r)) routes.push(r);
+      for (const n of await k.listNeighbors({ linkIndex: dev.index, family: dev.family }, { signal })) {
+        if (n.state === NUD_PERMANENT) neighbors.push(n);
+      }
+    }
+    // One FDB dump covers both devices.
+    const devIndexes = new Set([this.devices.v4?.index, this.devices.v6?.index]);
+    for (const f of await k.listFdb({}, { signal })) if (devIndexes.has(f.linkIndex) && f.dst) fdb.push(f);
+    if (this.cfg.directRouting) {
+      for (const r of await k.listRoutes({ linkIndex: this.ext.index }, { signal })) if (r.gateway && ours(r)) routes.push(r);
+    }
+    return { routes, neighbors, fdb };
+  }
+
+  concerns(ev: KernelEvent): boolean {
+    if (ev.kind === 'overflow' || ev.action !== 'delete') return false;
+    const idx = new Set([this.devices.v4?.index, this.devices.v6?.index]);
+    if (this.cfg.directRouting) idx.add(this.ext.index);
+    switch (ev.kind) {
+      case 'link':
+        return idx.has(ev.link.index);
+      case 'route':
+        return ev.route.linkIndex !== undefined && idx.has(ev.route.linkIndex) && insideAny(this.clusterNets, ev.route.dst);
+      case 'neighbor':
+        return idx.has(ev.neighbor.linkIndex);
+      case 'fdb':
+        return idx.has(ev.fdb.linkIndex);
+      default:
+        return false;
+    }
+  }
+}
+
+const NUD_PERMANENT = 0x80;
+
+function vtepMac(raw: unknown): string | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const mac = (raw as Record<string, unknown>)['VtepMAC'];
+  if (typeof mac !== 'string') return undefined;
+  try {
+    return normalizeMac(mac);
+  } catch {
+    return undefined;
+  }
+}
