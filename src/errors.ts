@@ -165,3 +165,28 @@ export class KernelBatchError extends KernelError {
     this.total = total;
   }
 }
+
+/**
+ * An external tool (iptables-restore, nft, ...) failed. `argv` is the command line, `exitCode`
+ * its status (null when killed by `signal` or when it never started), `stderr` what it said
+ * (trimmed, bounded). Codes: ERR_TOOL (non-zero exit), ERR_TOOL_NOT_FOUND (not installed),
+ * ERR_TOOL_TIMEOUT (killed after its time bound).
+ */
+export class ToolError extends FlannelError {
+  readonly argv: readonly string[];
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly stderr: string;
+  constructor(
+    argv: readonly string[],
+    opts: { code?: string; exitCode?: number | null; signal?: string | null; stderr?: string; reason?: string; cause?: unknown },
+  ) {
+    const stderr = (opts.stderr ?? '').trim().slice(0, 4000);
+    const status = opts.reason ?? (opts.exitCode != null ? `exit status ${opts.exitCode}` : `killed by ${opts.signal ?? 'signal'}`);
+    super(opts.code ?? 'ERR_TOOL', `${argv.join(' ')}: ${status}${stderr ? `: ${stderr}` : ''}`, { cause: opts.cause });
+    this.argv = argv;
+    this.exitCode = opts.exitCode ?? null;
+    this.signal = opts.signal ?? null;
+    this.stderr = stderr;
+  }
+}

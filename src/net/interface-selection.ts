@@ -45,11 +45,7 @@ export async function selectExternalInterface(
   const publicIPv6 = opts.enableIPv6 ? parsePublic(opts.publicIPv6, 6, '-public-ipv6') : undefined;
   const failures: string[] = [];
   const attempt = (c: Candidate | undefined, spec: string): Resolved | undefined => {
-    if (!c) {
-      failures.push(`${spec}: no match`);
-      return undefined;
-    }
-    const r = resolve(c, opts);
+    const r = c ? resolve(c, opts) : 'no match';
     if (typeof r === 'string') {
       failures.push(`${spec}: ${r}`);
       log.warn(`${spec}: ${r}; trying the next choice`);

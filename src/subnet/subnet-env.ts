@@ -29,14 +29,14 @@ export function renderSubnetEnv(env: SubnetEnv): string {
 export async function writeSubnetEnv(path: string, env: SubnetEnv): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o755 });
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'w', 0o644);
   try {
-    await fh.writeFile(renderSubnetEnv(env));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    const fh = await open(tmp, 'w', 0o644);
+    try {
+      await fh.writeFile(renderSubnetEnv(env));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => {});
