@@ -153,8 +153,10 @@ async function runNetwork(
       if (batch.length > 0) {
         const added = batch.filter((e) => e.type === 'added').length;
         log.info(`leases: ${added} added, ${batch.length - added} removed, ${watcher.size} remote leases now`);
-        queue.push(batch);
       }
+      // A snapshot is passed on even when it changes nothing: the first one tells the backend
+      // that it has the whole picture (and may remove what earlier runs left behind).
+      if (batch.length > 0 || result.kind === 'snapshot') queue.push(batch);
     }
   })();
   await Promise.all([

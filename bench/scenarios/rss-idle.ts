@@ -1,0 +1,62 @@
+/**
+ * rss-idle: three agents hold their leases; after 5 s idle, each agent's VmRSS and VmHWM.
+ * For comparison, a bare `node -e "setTimeout(()=>{},1e4)"`.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Metric, Scenario, ScenarioContext } from '../scenario.js';
+import { startTimed, withCluster } from '../support/bench-cluster.js';
+import { readMemoryStatus, type MemoryStatus } from '../support/proc-status.js';
+import { kibToMiB, summarize } from '../support/stats.js';
+
+const IDLE_MS = 5000;
+const BARE_SETTLE_MS = 2000;
+const CONFIG = { Network: '10.244.0.0/16', Backend: { Type: 'alloc' } };
+
+export const rssIdle: Scenario = {
+  name: 'rss-idle',
+  description: `3 hosts: agent RSS after ${IDLE_MS / 1000} s idle, and a bare node process`,
+  timeoutMs: 90_000,
+  needsRoot: true,
+  run: async (ctx) => [...(await agentsIdle(ctx)), ...(await bareNode(ctx))],
+};
+
+async function agentsIdle(ctx: ScenarioContext): Promise<Metric[]> {
+  return withCluster({ hosts: 3, config: CONFIG, signal: ctx.signal }, async (cluster) => {
+    const starts = await Promise.all([1, 2, 3].map((h) => startTimed(cluster, h, { signal: ctx.signal, timeoutMs: 20_000 })));
+    ctx.progress(`3 agents up; idling ${IDLE_MS / 1000} s`);
+    await delay(IDLE_MS, undefined, { signal: ctx.signal });
+    const mems: MemoryStatus[] = [];
+    for (const s of starts) {
+      const m = await readMemoryStatus(s.nodePid);
+      if (!m || !s.agent.running) throw new Error(`agent on host ${s.agent.host} (node pid ${s.nodePid}) is gone after idling`);
+      mems.push(m);
+    }
+    const rss = summarize(mems.map((m) => m.vmRssKiB));
+    const hwm = summarize(mems.map((m) => m.vmHwmKiB));
+    const each = (xs: number[]) => xs.map(kibToMiB).join(', ');
+    return [
+      { metric: 'agent VmRSS after idle (p50 of 3)', value: kibToMiB(rss.p50), unit: 'MiB', note: `each: ${each(mems.map((m) => m.vmRssKiB))}` },
+      { metric: 'agent VmHWM after idle (max of 3)', value: kibToMiB(hwm.max), unit: 'MiB', reference: 'Go flannel 45 MB at 5,000 peers', note: `each: ${each(mems.map((m) => m.vmHwmKiB))}` },
+    ];
+  });
+}
+
+async function bareNode(ctx: ScenarioContext): Promise<Metric[]> {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(()=>{},1e4)'], { stdio: 'ignore' });
+  const exited = once(child, 'exit');
+  try {
+    if (child.pid === undefined) throw new Error(`could not spawn ${process.execPath}`);
+    await delay(BARE_SETTLE_MS, undefined, { signal: ctx.signal });
+    const m = await readMemoryStatus(child.pid);
+    if (!m) throw new Error(`bare node (pid ${child.pid}) exited early`);
+    return [
+      { metric: 'bare node VmRSS', value: kibToMiB(m.vmRssKiB), unit: 'MiB', reference: 'issue: Node baseline ~41 MB', note: `node ${process.version}, after ${BARE_SETTLE_MS / 1000} s` },
+      { metric: 'bare node VmHWM', value: kibToMiB(m.vmHwmKiB), unit: 'MiB' },
+    ];
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  }
+}

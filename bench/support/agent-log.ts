@@ -1,0 +1,50 @@
+/**
+ * Reads timings out of an agent's log, whose lines carry klog timestamps with millisecond
+ * precision in local time: `I1126 13:39:04.123000  4242 flanneld] message`.
+ */
+
+export interface LogLine {
+  /** Wall-clock time of the line (ms since the epoch). */
+  readonly time: number;
+  readonly pid: number;
+  readonly component: string;
+  readonly message: string;
+}
+
+const LINE = /^[IWE](\d{2})(\d{2}) (\d{2}):(\d{2}):(\d{2})\.(\d{6})\s+(\d+) ([^\]]+)\] (.*)$/;
+
+/** Parses one klog line; the year is the one that puts the line nearest to `now`. */
+export function parseLogLine(line: string, now = Date.now()): LogLine | undefined {
+  const m = LINE.exec(line);
+  if (!m) return undefined;
+  const [month, day, h, min, s, us] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const year = new Date(now).getFullYear();
+  let best = NaN;
+  for (const y of [year - 1, year, year + 1]) {
+    const t = new Date(y, month - 1, day, h, min, s, Math.floor(us / 1000)).getTime();
+    if (Number.isNaN(best) || Math.abs(t - now) < Math.abs(best - now)) best = t;
+  }
+  return { time: best, pid: Number(m[7]), component: m[8] ?? '', message: m[9] ?? '' };
+}
+
+export function parseLog(text: string): LogLine[] {
+  const now = Date.now();
+  const out: LogLine[] = [];
+  for (const l of text.split('\n')) {
+    const p = parseLogLine(l, now);
+    if (p) out.push(p);
+  }
+  return out;
+}
+
+/** The first line whose message matches `re`. */
+export function findLine(lines: readonly LogLine[], re: RegExp): LogLine | undefined {
+  return lines.find((l) => re.test(l.message));
+}
+
+/** The agent's first line: flanneld logs it as soon as main() runs, after Node and the modules loaded. */
+export const STARTING = /^flannel-ts .* starting \(pid \d+\)/;
+/** Logged right after subnet.env was renamed into place. */
+export const WROTE_SUBNET_FILE = /^wrote \S+/;
+/** `leases: 5000 added, 0 removed, 5000 remote leases now` */
+export const REMOTE_LEASES = /^leases: \d+ added, \d+ removed, (\d+) remote leases now$/;

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The local demo: a real etcd and three network-namespace hosts running flanneld.
+#   sudo ./scripts/demo.sh [up] [--backend=TYPE] [--detach]   set up, bring up, Ctrl-C tears down
+#   sudo ./scripts/demo.sh down                                tear down a detached demo
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "demo: run as root: sudo $0 $*" >&2
+  exit 1
+fi
+
+cmd="${1:-up}"
+case "$cmd" in
+  down)
+    [ -f dist/demo/demo.js ] || { echo "demo: not built, so no demo can be running" >&2; exit 0; }
+    exec node dist/demo/demo.js down
+    ;;
+  up)
+    shift || true
+    ;;
+  -*)
+    # options without a command mean "up"
+    ;;
+  *)
+    echo "usage: $0 [up] [--backend=TYPE] [--detach] | down" >&2
+    exit 2
+    ;;
+esac
+
+bash scripts/setup.sh
+exec node dist/demo/demo.js up "$@"
