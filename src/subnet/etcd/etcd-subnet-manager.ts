@@ -45,6 +45,8 @@ export class EtcdSubnetManager implements SubnetManager {
   private readonly subnetsPrefix: string;
   private readonly log: Logger;
   private config: NetworkConfig | undefined;
+  /** The listing of the last acquire, handed to the next watch so start-up lists only once. */
+  private recentListing: { leases: Lease[]; revision: number; atMs: number } | undefined;
 
   constructor(private readonly opts: EtcdSubnetManagerOptions) {
     this.kv = opts.kv;
@@ -79,7 +81,8 @@ export class EtcdSubnetManager implements SubnetManager {
     let granted: string | undefined;
     try {
       for (let i = 0; i < attempts; i++) {
-        const { leases, kvs } = await this.listLeases(opts.signal);
+        const { leases, kvs, revision } = await this.listLeases(opts.signal);
+        this.recentListing = { leases, revision, atMs: Date.now() };
         const mine = leases.find((l) => sameHost(l.attrs, attrs, config) && leaseFitsConfig(config, l));
         if (mine) {
           const kv = kvs.get(subnetKey(mine.subnet, mine.ipv6Subnet));
@@ -169,7 +172,10 @@ export class EtcdSubnetManager implements SubnetManager {
     while (!signal.aborted) {
       try {
         if (revision === undefined) {
-          const { leases, revision: rev } = await this.listLeases(signal);
+          // Reuse the acquire's listing when it is fresh: the watch from its revision replays
+          // everything since, so nothing is missed and 5,000 leases are not read twice.
+          const recent = this.takeRecentListing();
+          const { leases, revision: rev } = recent ?? (await this.listLeases(signal));
           revision = rev;
           yield { kind: 'snapshot', leases };
         }
@@ -209,6 +215,12 @@ export class EtcdSubnetManager implements SubnetManager {
 
   close(): void {
     this.kv.close();
+  }
+
+  private takeRecentListing(): { leases: Lease[]; revision: number } | undefined {
+    const l = this.recentListing;
+    this.recentListing = undefined;
+    return l && Date.now() - l.atMs < RECENT_LISTING_MAX_AGE_MS ? l : undefined;
   }
 
   private requireConfig(): NetworkConfig {
@@ -256,6 +268,9 @@ export class EtcdSubnetManager implements SubnetManager {
     return { ...nets, attrs, expiration: undefined, storeLeaseId: kv.lease, revision: kv.modRevision };
   }
 }
+
+/** How old an acquire's listing may be to start the watch from (etcd keeps history far longer). */
+const RECENT_LISTING_MAX_AGE_MS = 30_000;
 
 const EMPTY_ATTRS: LeaseAttrs = {
   publicIP: undefined,
