@@ -87,6 +87,12 @@ const TABLE: FlagSpec[] = [
   { name: 'vmodule', kind: 'string', default: '', help: 'comma-separated pattern=N settings for per-file verbosity (accepted, stored)' },
   { name: 'log_backtrace_at', kind: 'string', default: '', help: 'when logging hits line file:N, emit a stack trace (accepted, stored)' },
   { name: 'version', kind: 'bool', default: false, help: 'print version and exit' },
+  {
+    name: 'cleanup',
+    kind: 'bool',
+    default: false,
+    help: 'flannel-ts: remove the devices, routes and rules flannel made on this host (and -subnet-file), then exit',
+  },
 ];
 
 /** The table, frozen all the way down (a module-level value must not be mutable). */

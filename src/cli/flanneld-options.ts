@@ -78,6 +78,8 @@ export interface FlanneldOptions {
   readonly verbosity: number;
   readonly vmodule: string | undefined;
   readonly logBacktraceAt: string | undefined;
+  /** flannel-ts: remove what flannel made on this host and exit. */
+  readonly cleanup: boolean;
 }
 
 export interface HelpRequest {
@@ -150,6 +152,7 @@ function buildOptions(p: ParsedFlags): FlanneldOptions {
     verbosity: intInRange(p, 'v', 0, 2_147_483_647, 'a log level'),
     vmodule: optional(p, 'vmodule'),
     logBacktraceAt: optional(p, 'log_backtrace_at'),
+    cleanup: flagBool(p, 'cleanup'),
   };
 }
 

@@ -17,6 +17,8 @@ export interface DaemonConfig {
   readonly subnetLeaseTtlMs: number;
   readonly subnetLeaseRenewMarginMin: number;
   readonly ipMasq: boolean;
+  readonly iptablesForwardRules: boolean;
+  readonly iptablesResyncSec: number;
   readonly healthzIP: string;
   readonly healthzPort: number;
 }

@@ -6,6 +6,7 @@ import { createBackend, knownBackendTypes } from '../backend/registry.js';
 import type { NetworkConfig } from '../config/network-config.js';
 import { ConfigError, FlannelError, SubnetExhaustedError, errorMessage } from '../errors.js';
 import { startHealthServer } from '../health/health-server.js';
+import type { TrafficManager } from '../traffic/traffic-manager.js';
 import { describeLease, leaseKey, type Lease, type LeaseAttrs, type LeaseEvent } from '../lease/lease.js';
 import { LeaseWatcher } from '../lease/lease-watcher.js';
 import type { KernelOps } from '../kernel/kernel-ops.js';
@@ -93,6 +94,8 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
           scope.signal,
         );
         log.info(`acquired lease ${describeLease(network.lease)} (backend ${backend.type})`);
+        // As flanneld: the rules first, then subnet.env (the CNI plugin's go-ahead).
+        const traffic = await setUpTraffic(cfg, config, network.lease, log);
         await writeSubnetEnv(cfg.subnetFile, {
           network: config.enableIPv4 ? config.network : undefined,
           subnet: network.lease.subnet,
@@ -103,7 +106,9 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
         });
         log.info(`wrote ${cfg.subnetFile}`);
         readiness.set(true, 'ready');
+        const resync = traffic?.startResync({ intervalSec: cfg.iptablesResyncSec, signal: scope.signal });
         const changed = await runNetwork(sm, network, cfg, log, scope);
+        await resync;
         if (changed) preferred = changed;
       } finally {
         signal.removeEventListener('abort', stop);
@@ -115,6 +120,27 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
     sm.close();
     if (health) await new Promise<void>((r) => health.close(() => r()));
   }
+}
+
+/**
+ * Installs the masquerade (-ip-masq) and forward (-iptables-forward-rules) rules for this lease.
+ * A failure is logged, not fatal: the resync loop keeps trying. Undefined when neither is on.
+ */
+async function setUpTraffic(cfg: DaemonConfig, config: NetworkConfig, lease: Lease, log: Logger): Promise<TrafficManager | undefined> {
+  if (!cfg.ipMasq && !cfg.iptablesForwardRules) return undefined;
+  const { createTrafficManager } = await import('../traffic/create-traffic-manager.js');
+  const tm = createTrafficManager({ enableNFTables: config.enableNFTables, logger: log.child('traffic') });
+  const v4 = config.enableIPv4 ? config.network : undefined;
+  const v6 = config.enableIPv6 ? config.ipv6Network : undefined;
+  try {
+    if (cfg.ipMasq) {
+      await tm.ensureMasqRules({ network: v4, subnet: lease.subnet, ipv6Network: v6, ipv6Subnet: lease.ipv6Subnet });
+    }
+    if (cfg.iptablesForwardRules) await tm.ensureForwardRules({ network: v4, ipv6Network: v6 });
+  } catch (err) {
+    log.error(`failed to set up traffic rules: ${errorMessage(err)}; retrying every ${cfg.iptablesResyncSec} s`);
+  }
+  return tm;
 }
 
 /**

@@ -40,6 +40,7 @@ export async function flanneldMain(argv: readonly string[], env: NodeJS.ProcessE
 
   const log = createLogger({ verbosity: opts.verbosity, sink: { write: io.stderr } });
   log.info(`flannel-ts ${version()} starting (pid ${process.pid})`);
+  if (opts.cleanup) return cleanupMain(opts, log);
   if (opts.kubeSubnetMgr) {
     log.error('-kube-subnet-mgr is not implemented yet in flannel-ts; use etcd mode');
     return EXIT_FAILURE;
@@ -91,6 +92,8 @@ function toDaemonConfig(o: FlanneldOptions): DaemonConfig {
     subnetLeaseTtlMs: o.subnetLeaseTtlMs,
     subnetLeaseRenewMarginMin: o.subnetLeaseRenewMarginMin,
     ipMasq: o.ipMasq,
+    iptablesForwardRules: o.iptablesForwardRules,
+    iptablesResyncSec: o.iptablesResyncSec,
     healthzIP: o.healthzIp,
     healthzPort: o.healthzPort,
   };
@@ -124,5 +127,25 @@ function version(): string {
     return pkg.version ?? 'unknown';
   } catch {
     return 'unknown';
+  }
+}
+
+/** `flanneld -cleanup`: removes devices, routes and rules; exit 1 if anything could not be removed. */
+async function cleanupMain(o: FlanneldOptions, log: Logger): Promise<number> {
+  const [{ NetlinkKernel }, { cleanupAllTrafficRules }, { runCleanup }] = await Promise.all([
+    import('../kernel/kernel-ops.js'),
+    import('../traffic/create-traffic-manager.js'),
+    import('./cleanup.js'),
+  ]);
+  const kernel = new NetlinkKernel();
+  try {
+    const failures = await runCleanup(
+      o.subnetFile,
+      { kernel, logger: log, cleanupTraffic: (signal) => cleanupAllTrafficRules({ logger: log, signal }) },
+      AbortSignal.timeout(30_000),
+    );
+    return failures === 0 ? EXIT_OK : EXIT_FAILURE;
+  } finally {
+    kernel.close();
   }
 }

@@ -88,7 +88,7 @@ export class EtcdSubnetManager implements SubnetManager {
           const kv = kvs.get(subnetKey(mine.subnet, mine.ipv6Subnet));
           if (!kv) continue;
           const taken = await this.retake(mine, kv, value, opts.signal);
-          if (taken) return { ...taken, attrs };
+          if (taken) return this.remember({ ...taken, attrs });
           continue;
         }
         let target = opts.preferred && preferredIsFree(config, opts.preferred, leases) ? opts.preferred : undefined;
@@ -116,7 +116,7 @@ export class EtcdSubnetManager implements SubnetManager {
             revision: res.revision,
           };
           granted = undefined;
-          return lease;
+          return this.remember(lease);
         }
         this.log.v(1).info(`subnet ${key} was taken by another host meanwhile; trying again`);
       }
@@ -215,6 +215,16 @@ export class EtcdSubnetManager implements SubnetManager {
 
   close(): void {
     this.kv.close();
+  }
+
+  /** Puts the lease just taken into the cached listing, so the watch's first snapshot has it. */
+  private remember(lease: Lease): Lease {
+    const l = this.recentListing;
+    if (l) {
+      const key = subnetKey(lease.subnet, lease.ipv6Subnet);
+      l.leases = [...l.leases.filter((x) => subnetKey(x.subnet, x.ipv6Subnet) !== key), lease];
+    }
+    return lease;
   }
 
   private takeRecentListing(): { leases: Lease[]; revision: number } | undefined {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ConfigError, LeaseLostError, SubnetExhaustedError } from '../../../src/errors.js';
 import { IPAddress } from '../../../src/ip/ip-address.js';
 import { IPNetwork } from '../../../src/ip/ip-network.js';
-import type { LeaseAttrs } from '../../../src/lease/lease.js';
+import type { Lease, LeaseAttrs } from '../../../src/lease/lease.js';
 import { nullLogger } from '../../../src/log/logger.js';
 import { EtcdSubnetManager } from '../../../src/subnet/etcd/etcd-subnet-manager.js';
 import type { LeaseWatchResult } from '../../../src/subnet/subnet-manager.js';
@@ -165,5 +165,22 @@ describe('EtcdSubnetManager', () => {
     assert.deepEqual(snap.leases.map((l) => l.subnet?.toString()).sort(), ['10.9.10.0/24', '10.9.9.0/24']);
     ac.abort();
     await done;
+  });
+
+  it('starts the watch from the acquire listing (no second read), with its own new lease in the snapshot', async () => {
+    const kv = new FakeEtcdKV();
+    const sm = await manager(kv, CFG, { random: () => 0 });
+    kv.set(`${PREFIX}/subnets/10.5.3.0-24`, '{"PublicIP":"192.168.77.13","PublicIPv6":null}');
+    const own = await sm.acquireLease(attrs('192.168.77.11'), {});
+    const ranges = kv.calls.get('range') ?? 0;
+    const ac = new AbortController();
+    const it = sm.watchLeases(ac.signal)[Symbol.asyncIterator]();
+    const first = await it.next();
+    assert.equal(kv.calls.get('range') ?? 0, ranges);
+    assert.ok(first.value?.kind === 'snapshot');
+    const nets = first.value.leases.map((l: Lease) => l.subnet?.toString()).sort();
+    assert.deepEqual(nets, [own.subnet?.toString(), '10.5.3.0/24'].sort());
+    ac.abort();
+    await it.return?.();
   });
 });
