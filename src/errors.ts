@@ -190,3 +190,19 @@ export class ToolError extends FlannelError {
     this.stderr = stderr;
   }
 }
+
+/**
+ * A CNI plugin failure, reported to the runtime as the spec's error JSON: `cniCode` is the
+ * spec's well-known code (1 incompatible version, 3 unknown container, 4 invalid environment,
+ * 5 I/O failure, 6 decoding failure, 7 invalid network config, 11 try again later, 50/51 not
+ * available) or a plugin code >= 100; `details` is the longer explanation.
+ */
+export class CniError extends FlannelError {
+  readonly cniCode: number;
+  readonly details: string | undefined;
+  constructor(cniCode: number, msg: string, opts: { details?: string; cause?: unknown } = {}) {
+    super('ERR_CNI', msg, { cause: opts.cause });
+    this.cniCode = cniCode;
+    this.details = opts.details;
+  }
+}

@@ -78,7 +78,10 @@ export class PeerNetwork {
       clearInterval(timer);
       clearTimeout(this.debounce);
       signal.removeEventListener('abort', onAbort);
-      await Promise.allSettled([pump, watchKernel]);
+      // The lease stream is the caller's: it ends it once run() has settled (the daemon closes its
+      // queue then), so waiting for the pump here would deadlock the shutdown.
+      pump.catch(() => {});
+      await watchKernel;
     }
   }
 

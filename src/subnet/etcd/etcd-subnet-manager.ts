@@ -169,13 +169,16 @@ export class EtcdSubnetManager implements SubnetManager {
   async *watchLeases(signal: AbortSignal): AsyncIterable<LeaseWatchResult> {
     let revision: number | undefined;
     const backoff = new Backoff(200, 5_000);
+    // Reuse the acquire's listing, when fresh, for the first snapshot only: the watch from its
+    // revision replays everything since, so nothing is missed and 5,000 leases are not read
+    // twice. A later re-list (after compaction) must read the store: a listing cached by a
+    // re-acquisition meanwhile is older than what the watch already delivered.
+    let initial = this.takeRecentListing();
     while (!signal.aborted) {
       try {
         if (revision === undefined) {
-          // Reuse the acquire's listing when it is fresh: the watch from its revision replays
-          // everything since, so nothing is missed and 5,000 leases are not read twice.
-          const recent = this.takeRecentListing();
-          const { leases, revision: rev } = recent ?? (await this.listLeases(signal));
+          const { leases, revision: rev } = initial ?? (await this.listLeases(signal));
+          initial = undefined;
           revision = rev;
           yield { kind: 'snapshot', leases };
         }
