@@ -5,11 +5,9 @@
  */
 import { errorMessage, ToolError } from '../../errors.js';
 import type { Family } from '../../ip/ip-address.js';
-import { runTool, type ToolRunner } from '../../kernel/exec-tool.js';
-import type { Logger } from '../../log/logger.js';
-import { runResyncLoop } from '../resync-loop.js';
-import type { CallOptions, ForwardRulesOptions, MasqRulesOptions, ResyncOptions, TrafficManager } from '../traffic-manager.js';
-import { FAMILIES, forwardSpecs, masqSpecs, type FamilyRules } from '../traffic-spec.js';
+import { RuleManagerBase, type RuleManagerOptions } from '../rule-manager-base.js';
+import type { CallOptions } from '../traffic-manager.js';
+import { FAMILIES } from '../traffic-spec.js';
 import { forwardChain, masqChain, type ChainSpec } from './iptables-rules.js';
 import { chainDrift, isDrifted, parseIptablesSave, planCleanup, planRepair, type SavedTables } from './iptables-save.js';
 import { hasRandomFully, hasRestoreWait, parseIptablesVersion, type IptablesVersion } from './iptables-version.js';
@@ -19,80 +17,11 @@ const TOOLS: Record<Family, { cli: string; save: string; restore: string }> = {
   6: { cli: 'ip6tables', save: 'ip6tables-save', restore: 'ip6tables-restore' },
 };
 
-export interface IptablesManagerOptions {
-  readonly logger: Logger;
-  /** How tools are run; tests pass a fake. */
-  readonly run?: ToolRunner;
-  /** Bound on each tool run (default 30 s). */
-  readonly timeoutMs?: number;
-}
+export type IptablesManagerOptions = RuleManagerOptions;
 
-export class IptablesTrafficManager implements TrafficManager {
+export class IptablesTrafficManager extends RuleManagerBase {
   readonly mode = 'iptables' as const;
-  private readonly logger: Logger;
-  private readonly run: ToolRunner;
-  private readonly timeoutMs: number | undefined;
-  private readonly desired: Record<Family, FamilyRules> = { 4: {}, 6: {} };
   private readonly versions = new Map<Family, Promise<IptablesVersion | undefined>>();
-  private lock: Promise<unknown> = Promise.resolve();
-
-  constructor(opts: IptablesManagerOptions) {
-    this.logger = opts.logger;
-    this.run = opts.run ?? runTool;
-    this.timeoutMs = opts.timeoutMs;
-  }
-
-  ensureMasqRules(opts: MasqRulesOptions): Promise<boolean> {
-    const specs = masqSpecs(opts);
-    return this.exclusive(async () => {
-      let changed = false;
-      for (const spec of specs) {
-        this.desired[spec.family].masq = spec;
-        this.logger.info(`Setting up masking rules (IPv${spec.family}: ${spec.network.toString()}, subnet ${spec.subnet.toString()})`);
-        if ((await this.repair(spec.family, opts.signal)).length > 0) changed = true;
-      }
-      return changed;
-    });
-  }
-
-  ensureForwardRules(opts: ForwardRulesOptions): Promise<boolean> {
-    const specs = forwardSpecs(opts);
-    return this.exclusive(async () => {
-      let changed = false;
-      for (const spec of specs) {
-        this.desired[spec.family].forward = spec;
-        this.logger.info(`Setting up forward rules (IPv${spec.family}: accept ${spec.network.toString()})`);
-        if ((await this.repair(spec.family, opts.signal)).length > 0) changed = true;
-      }
-      return changed;
-    });
-  }
-
-  resync(opts: CallOptions = {}): Promise<string[]> {
-    return this.exclusive(async () => {
-      const restored: string[] = [];
-      let firstError: unknown;
-      for (const family of FAMILIES) {
-        try {
-          restored.push(...(await this.repair(family, opts.signal)));
-        } catch (err) {
-          firstError ??= err;
-        }
-      }
-      if (firstError !== undefined && restored.length === 0) throw firstError;
-      if (firstError !== undefined) this.logger.error(`failed to ensure iptables rules: ${errorMessage(firstError)}`);
-      return restored;
-    });
-  }
-
-  startResync(opts: ResyncOptions): Promise<void> {
-    return runResyncLoop((signal) => this.resync({ signal }), {
-      intervalSec: opts.intervalSec,
-      signal: opts.signal,
-      logger: opts.logger ?? this.logger,
-      what: 'iptables',
-    });
-  }
 
   cleanup(opts: CallOptions = {}): Promise<void> {
     return this.exclusive(async () => {
@@ -117,7 +46,7 @@ export class IptablesTrafficManager implements TrafficManager {
   }
 
   /** Brings one family's chains to the desired state; returns what had to be repaired. */
-  private async repair(family: Family, signal: AbortSignal | undefined): Promise<string[]> {
+  protected async repair(family: Family, signal: AbortSignal | undefined): Promise<string[]> {
     const chains = await this.chainSpecs(family, signal);
     if (chains.length === 0) return [];
     const tables = [...new Set(chains.map((c) => c.table))];
@@ -172,11 +101,5 @@ export class IptablesTrafficManager implements TrafficManager {
       this.versions.set(family, v);
     }
     return v;
-  }
-
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.lock.then(fn, fn);
-    this.lock = next.catch(() => undefined);
-    return next;
   }
 }

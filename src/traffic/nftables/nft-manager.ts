@@ -5,11 +5,9 @@
  */
 import { errorMessage, ToolError } from '../../errors.js';
 import type { Family } from '../../ip/ip-address.js';
-import { runTool, type ToolRunner } from '../../kernel/exec-tool.js';
-import type { Logger } from '../../log/logger.js';
-import { runResyncLoop } from '../resync-loop.js';
-import type { CallOptions, ForwardRulesOptions, MasqRulesOptions, ResyncOptions, TrafficManager } from '../traffic-manager.js';
-import { FAMILIES, forwardSpecs, masqSpecs, type FamilyRules } from '../traffic-spec.js';
+import { RuleManagerBase, type RuleManagerOptions } from '../rule-manager-base.js';
+import type { CallOptions } from '../traffic-manager.js';
+import { FAMILIES } from '../traffic-spec.js';
 import {
   forwardChain,
   masqChain,
@@ -21,80 +19,11 @@ import {
 } from './nft-rules.js';
 import { chainMatches, parseNftTable, parseNftTables } from './nft-state.js';
 
-export interface NftManagerOptions {
-  readonly logger: Logger;
-  /** How tools are run; tests pass a fake. */
-  readonly run?: ToolRunner;
-  /** Bound on each tool run (default 30 s). */
-  readonly timeoutMs?: number;
-}
+export type NftManagerOptions = RuleManagerOptions;
 
-export class NftTrafficManager implements TrafficManager {
+export class NftTrafficManager extends RuleManagerBase {
   readonly mode = 'nftables' as const;
-  private readonly logger: Logger;
-  private readonly run: ToolRunner;
-  private readonly timeoutMs: number | undefined;
-  private readonly desired: Record<Family, FamilyRules> = { 4: {}, 6: {} };
   private randomFully: Promise<boolean> | undefined;
-  private lock: Promise<unknown> = Promise.resolve();
-
-  constructor(opts: NftManagerOptions) {
-    this.logger = opts.logger;
-    this.run = opts.run ?? runTool;
-    this.timeoutMs = opts.timeoutMs;
-  }
-
-  ensureMasqRules(opts: MasqRulesOptions): Promise<boolean> {
-    const specs = masqSpecs(opts);
-    return this.exclusive(async () => {
-      let changed = false;
-      for (const spec of specs) {
-        this.desired[spec.family].masq = spec;
-        this.logger.info(`nftables: setting up masking rules (IPv${spec.family}: ${spec.network.toString()}, subnet ${spec.subnet.toString()})`);
-        if (await this.repair(spec.family, opts.signal)) changed = true;
-      }
-      return changed;
-    });
-  }
-
-  ensureForwardRules(opts: ForwardRulesOptions): Promise<boolean> {
-    const specs = forwardSpecs(opts);
-    return this.exclusive(async () => {
-      let changed = false;
-      for (const spec of specs) {
-        this.desired[spec.family].forward = spec;
-        this.logger.info(`nftables: setting up forward rules (IPv${spec.family}: accept ${spec.network.toString()})`);
-        if (await this.repair(spec.family, opts.signal)) changed = true;
-      }
-      return changed;
-    });
-  }
-
-  resync(opts: CallOptions = {}): Promise<string[]> {
-    return this.exclusive(async () => {
-      const restored: string[] = [];
-      let firstError: unknown;
-      for (const family of FAMILIES) {
-        try {
-          if (await this.repair(family, opts.signal)) restored.push(`table ${NFT_TABLES[family].family} ${NFT_TABLES[family].name}`);
-        } catch (err) {
-          firstError ??= err;
-        }
-      }
-      if (firstError !== undefined && restored.length === 0) throw firstError;
-      if (firstError !== undefined) this.logger.error(`failed to ensure nftables rules: ${errorMessage(firstError)}`);
-      return restored;
-    });
-  }
-
-  startResync(opts: ResyncOptions): Promise<void> {
-    return runResyncLoop((signal) => this.resync({ signal }), {
-      intervalSec: opts.intervalSec,
-      signal: opts.signal,
-      logger: opts.logger ?? this.logger,
-      what: 'nftables',
-    });
-  }
 
   cleanup(opts: CallOptions = {}): Promise<void> {
     return this.exclusive(async () => {
@@ -112,15 +41,15 @@ export class NftTrafficManager implements TrafficManager {
     });
   }
 
-  /** Makes one family's table hold the wanted chains; true when it had to be rewritten. */
-  private async repair(family: Family, signal: AbortSignal | undefined): Promise<boolean> {
+  /** Makes one family's table hold the wanted chains; names the table when it had to be rewritten. */
+  protected async repair(family: Family, signal: AbortSignal | undefined): Promise<string[]> {
     const chains = await this.chainSpecs(family, signal);
-    if (chains.length === 0) return false;
-    if (await this.matches(family, chains, signal)) return false;
+    if (chains.length === 0) return [];
+    if (await this.matches(family, chains, signal)) return [];
     const script = renderNftScript(family, chains);
     this.logger.v(6).info(`nft -f - <<\n${script}`);
     await this.run(['nft', '-f', '-'], { stdin: script, signal, timeoutMs: this.timeoutMs });
-    return true;
+    return [`table ${NFT_TABLES[family].family} ${NFT_TABLES[family].name}`];
   }
 
   private async matches(family: Family, chains: readonly NftChainSpec[], signal: AbortSignal | undefined): Promise<boolean> {
@@ -154,11 +83,5 @@ export class NftTrafficManager implements TrafficManager {
       },
     );
     return this.randomFully;
-  }
-
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.lock.then(fn, fn);
-    this.lock = next.catch(() => undefined);
-    return next;
   }
 }
