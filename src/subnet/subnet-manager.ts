@@ -27,5 +27,10 @@ export interface SubnetManager {
   renewLease(lease: Lease, signal: AbortSignal): Promise<Lease>;
   /** Watches every lease in the network, starting with a snapshot. Ends when the signal aborts. */
   watchLeases(signal: AbortSignal): AsyncIterable<LeaseWatchResult>;
+  /**
+   * Called once the network is up (subnet.env written); kube sets the node's NetworkUnavailable
+   * condition to false here (flannel's CompleteLease). Optional: etcd has nothing to do.
+   */
+  onReady?(lease: Lease, signal: AbortSignal): Promise<void>;
   close(): void;
 }

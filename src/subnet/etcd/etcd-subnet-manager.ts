@@ -47,6 +47,7 @@ export class EtcdSubnetManager implements SubnetManager {
   private config: NetworkConfig | undefined;
   /** The listing of the last acquire, handed to the next watch so start-up lists only once. */
   private recentListing: { leases: Lease[]; revision: number; atMs: number } | undefined;
+  private watchStarted = false;
 
   constructor(private readonly opts: EtcdSubnetManagerOptions) {
     this.kv = opts.kv;
@@ -82,7 +83,8 @@ export class EtcdSubnetManager implements SubnetManager {
     try {
       for (let i = 0; i < attempts; i++) {
         const { leases, kvs, revision } = await this.listLeases(opts.signal);
-        this.recentListing = { leases, revision, atMs: Date.now() };
+        // Only the first watch can use it; later re-acquisitions must not pin a stale copy.
+        if (!this.watchStarted) this.recentListing = { leases, revision, atMs: Date.now() };
         const mine = leases.find((l) => sameHost(l.attrs, attrs, config) && leaseFitsConfig(config, l));
         if (mine) {
           const kv = kvs.get(subnetKey(mine.subnet, mine.ipv6Subnet));
@@ -174,6 +176,7 @@ export class EtcdSubnetManager implements SubnetManager {
     // twice. A later re-list (after compaction) must read the store: a listing cached by a
     // re-acquisition meanwhile is older than what the watch already delivered.
     let initial = this.takeRecentListing();
+    this.watchStarted = true;
     while (!signal.aborted) {
       try {
         if (revision === undefined) {

@@ -6,6 +6,7 @@
  *   ERR_ETCD_AUTH         bad credentials, rejected token or certificate, permission denied
  *   ERR_ETCD_REQUEST      any other error etcd answers with (its message is included)
  */
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type Socket } from 'node:net';
@@ -78,6 +79,8 @@ export class EtcdTransport {
     if (opts.endpoints.length === 0) throw new StoreError('ERR_ETCD_REQUEST', '(none)', 'no etcd endpoints configured', { retryable: false });
     this.endpoints = opts.endpoints.map(parseEndpoint);
     const tls = loadTls(opts);
+    // Every request in flight listens for close(); callers may run many at once (bulk writes).
+    setMaxListeners(0, this.closed.signal);
     this.timeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.httpAgent = new http.Agent({ keepAlive: true });
     this.httpsAgent = new https.Agent({ keepAlive: true, ca: tls.ca, cert: tls.cert, key: tls.key });

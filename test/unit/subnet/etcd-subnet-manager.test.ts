@@ -183,4 +183,33 @@ describe('EtcdSubnetManager', () => {
     ac.abort();
     await it.return?.();
   });
+
+  it('re-lists from the store after compaction even when a re-acquisition cached an older listing', async () => {
+    const kv = new FakeEtcdKV();
+    const sm = await manager(kv, CFG, { random: () => 0 });
+    const own = await sm.acquireLease(attrs('192.168.77.11'), {});
+    const ac = new AbortController();
+    const it = sm.watchLeases(ac.signal)[Symbol.asyncIterator]();
+    assert.ok((await it.next()).value?.kind === 'snapshot');
+    // A re-acquisition (the key was lost) lists the leases again; then one more lease appears.
+    await sm.acquireLease(attrs('192.168.77.11'), { preferred: own });
+    kv.set(`${PREFIX}/subnets/10.5.3.0-24`, '{"PublicIP":"192.168.77.13","PublicIPv6":null}');
+    // Events up to that one (the replay of the own lease's creation comes first).
+    const isNew = (r: LeaseWatchResult | undefined) => r?.kind === 'events' && r.events.some((e) => e.lease.subnet?.toString() === '10.5.3.0/24');
+    for (let i = 0; i < 3 && !isNew((await it.next()).value as LeaseWatchResult | undefined); i++);
+    // The stream drops, a lease is written and compacted away: the watch must re-list, and its
+    // snapshot must come from the store, not from the listing the re-acquisition made.
+    const next = it.next();
+    const tick = () => new Promise((r) => setImmediate(r));
+    await tick();
+    kv.dropWatches();
+    await tick();
+    kv.set(`${PREFIX}/subnets/10.5.2.0-24`, '{"PublicIP":"192.168.77.12","PublicIPv6":null}');
+    kv.compact(kv.revision);
+    const snap = (await next).value as LeaseWatchResult | undefined;
+    assert.ok(snap?.kind === 'snapshot');
+    assert.deepEqual(snap.leases.map((l) => l.subnet?.toString()).sort(), [own.subnet?.toString(), '10.5.2.0/24', '10.5.3.0/24'].sort());
+    ac.abort();
+    await it.return?.();
+  });
 });
