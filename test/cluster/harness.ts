@@ -7,6 +7,7 @@
  *   <p>ul    underlay namespace, bridge <p>br0 = 192.168.77.1 (fd77::1)
  *   <p>etcd  etcd namespace, iface <p>etcd = 192.168.77.2 (fd77::2)
  *   <p>hN    host N (1-based), iface <p>hN = 192.168.77.(10+N) (fd77::(10+N)); bridge end <p>hNb
+ *   <p>...   extra namespaces from createExtraNamespace() (e.g. pods, see pods.ts)
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type RunOptions, type RunResult } from '../support/command.js';
 import { HarnessError } from '../support/errors.js';
-import { MARKER_DIR, cleanStaleNetns, deleteNetns, markerPath, processStartTime, runIn, type RunMarker } from '../support/netns.js';
+import { MARKER_DIR, cleanStaleNetns, createNetns, deleteNetns, markerPath, netnsPids, processStartTime, runIn, type RunMarker } from '../support/netns.js';
 import { Agent } from './agent.js';
 import { ClusterEtcd } from './cluster-etcd.js';
 import { IFNAME_MAX, attachNode, createUnderlay, nodeAddress, nodeAddress6, type UnderlaySpec } from './underlay.js';
@@ -32,6 +33,8 @@ export const ETCD_ADDRESS = nodeAddress(2);
 export const ETCD_URL = `http://${ETCD_ADDRESS}:2379`;
 export const NETWORK_CONFIG_KEY = '/coreos.com/network/config';
 const MAX_HOSTS = 200;
+/** Suffixes the harness itself uses for namespaces. */
+const RESERVED_SUFFIX = /^(ul|etcd|h\d+)$/;
 
 /** The repository root, from dist/test/cluster/harness.js. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -45,6 +48,8 @@ export interface ClusterOptions {
   signal?: AbortSignal;
   /** Keep the temp dir (logs, etcd data) after destroy(); default: env FTST_KEEP_TMP=1. */
   keepTmpDir?: boolean;
+  /** IPv4 prefix length of the underlay, 16..24 (default 24): 16 puts all of 192.168.0.0/16 on-link. */
+  underlayPrefixLength?: number;
 }
 
 export interface StartAgentOptions {
@@ -60,6 +65,10 @@ export interface StartAgentOptions {
 export async function createCluster(opts: ClusterOptions): Promise<Cluster> {
   if (!Number.isInteger(opts.hosts) || opts.hosts < 0 || opts.hosts > MAX_HOSTS) {
     throw new HarnessError(`createCluster: hosts=${opts.hosts}: want an integer in [0, ${MAX_HOSTS}]`);
+  }
+  const len = opts.underlayPrefixLength;
+  if (len !== undefined && (!Number.isInteger(len) || len < 16 || len > 24)) {
+    throw new HarnessError(`createCluster: underlayPrefixLength=${len}: want an integer in [16, 24]`);
   }
   opts.signal?.throwIfAborted();
   await cleanStaleNetns(PREFIX_ROOT, { signal: opts.signal });
@@ -92,6 +101,21 @@ async function claimPrefix(): Promise<{ prefix: string; tmp: string }> {
   throw new HarnessError(`no free run prefix after 20 attempts (markers in ${MARKER_DIR})`);
 }
 
+function killPid(text: string): void {
+  const pid = Number.parseInt(text, 10);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** SIGKILLs every process inside namespace `ns`. */
+async function killNetnsProcesses(ns: string): Promise<void> {
+  for (const pid of await netnsPids(ns)) killPid(String(pid));
+}
+
 export class Cluster {
   readonly prefix: string;
   readonly tmpDir: string;
@@ -103,6 +127,7 @@ export class Cluster {
   readonly #keepTmp: boolean;
   readonly #ac = new AbortController();
   readonly #namespaces: string[] = [];
+  readonly #extra = new Set<string>();
   readonly #agents: Agent[] = [];
   #hosts = 0;
   #etcd: ClusterEtcd | undefined;
@@ -119,7 +144,7 @@ export class Cluster {
     this.underlayNs = `${prefix}ul`;
     this.bridge = `${prefix}br0`;
     this.etcdNs = `${prefix}etcd`;
-    this.#underlay = { ns: this.underlayNs, bridge: this.bridge, ipv6: this.ipv6 };
+    this.#underlay = { ns: this.underlayNs, bridge: this.bridge, ipv6: this.ipv6, v4PrefixLength: opts.underlayPrefixLength };
     this.#keepTmp = opts.keepTmpDir ?? process.env.FTST_KEEP_TMP === '1';
     // Every command and wait of the run listens on this signal.
     setMaxListeners(1000, this.#ac.signal);
@@ -214,6 +239,23 @@ export class Cluster {
     return i;
   }
 
+  /**
+   * Creates one more namespace `<prefix><suffix>` (e.g. a pod), owned by this run: deleted by
+   * destroy() and, after a crash, by the next run's stale clean-up. Resolves to its name.
+   */
+  async createExtraNamespace(suffix: string): Promise<string> {
+    this.#assertLive();
+    if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(suffix) || RESERVED_SUFFIX.test(suffix)) {
+      throw new HarnessError(`cluster ${this.prefix}: namespace suffix ${JSON.stringify(suffix)} is not allowed (want [a-z0-9-], not ul, etcd or h<N>)`);
+    }
+    const ns = `${this.prefix}${suffix}`;
+    if (this.#namespaces.includes(ns)) throw new HarnessError(`cluster ${this.prefix}: namespace ${ns} exists already`);
+    this.#namespaces.push(ns);
+    this.#extra.add(ns);
+    await createNetns(ns, { signal: this.signal });
+    return ns;
+  }
+
   /** Runs argv inside host i's namespace. */
   exec(i: number, argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     return runIn(this.hostNs(i), argv, { signal: this.signal, ...opts });
@@ -245,7 +287,7 @@ export class Cluster {
     this.#assertLive();
     const dir = this.hostDir(i);
     const subnetFile = join(dir, 'subnet.env');
-    const command = opts.command ?? [process.execPath, FLANNELD_PATH];
+    const command = opts.command ?? [FLANNELD_PATH] /* its shebang carries the node flags */;
     if (!opts.command && !existsSync(FLANNELD_PATH)) throw new HarnessError(`flanneld not found at ${FLANNELD_PATH}`);
     const defaults = [`-etcd-endpoints=${ETCD_URL}`, `-subnet-file=${subnetFile}`, '-healthz-port=0'];
     const agent = new Agent({
@@ -278,6 +320,8 @@ export class Cluster {
     const settle = async (p: Promise<unknown>) => p.catch((e: unknown) => errors.push(e));
     await Promise.all(this.#agents.map((a) => settle(a.stop())));
     if (this.#etcd) await settle(this.#etcd.stop());
+    // Whatever tests left running in extra namespaces (a pod's server) goes with them.
+    await Promise.all([...this.#extra].map((ns) => settle(killNetnsProcesses(ns))));
     // Hosts and etcd first, the underlay (bridge) last.
     await Promise.all(this.#namespaces.slice(1).map((ns) => settle(deleteNetns(ns))));
     if (this.#namespaces.length > 0) await settle(deleteNetns(this.underlayNs));
@@ -291,6 +335,7 @@ export class Cluster {
   /** Last resort at process exit: kill children, delete namespaces, all synchronously. */
   #destroySync(): void {
     for (const a of this.#agents) a.killSync();
+    for (const ns of this.#extra) spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', timeout: 5000 }).stdout?.split('\n').forEach(killPid);
     // etcd-process.ts kills etcd from its own 'exit' handler.
     for (const ns of [...this.#namespaces].reverse()) {
       spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore', timeout: 5000 });

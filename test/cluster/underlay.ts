@@ -18,6 +18,8 @@ export interface UnderlaySpec {
   ns: string;
   bridge: string;
   ipv6: boolean;
+  /** IPv4 prefix length of the underlay (default 24; e.g. 16 so that made-up peers at 192.168.x.y are on-link). */
+  v4PrefixLength?: number;
 }
 
 export interface NodeSpec {
@@ -40,7 +42,7 @@ export async function createUnderlay(u: UnderlaySpec, signal?: AbortSignal): Pro
   const lines = [
     'link set lo up',
     `link add ${u.bridge} mtu ${UNDERLAY_MTU} type bridge stp_state 0`,
-    `addr add ${UNDERLAY_V4.gateway}/${UNDERLAY_V4.len} dev ${u.bridge}`,
+    `addr add ${UNDERLAY_V4.gateway}/${u.v4PrefixLength ?? UNDERLAY_V4.len} dev ${u.bridge}`,
   ];
   if (u.ipv6) lines.push(`addr add ${UNDERLAY_V6.gateway}/${UNDERLAY_V6.len} dev ${u.bridge} nodad`);
   lines.push(`link set ${u.bridge} up`);
@@ -70,9 +72,14 @@ export async function attachNode(u: UnderlaySpec, n: NodeSpec, signal?: AbortSig
     ],
     signal,
   );
+  if (u.ipv6) {
+    // Without DAD the link-local address is usable at once: a host forwarding IPv6 (host-gw,
+    // DirectRouting) solicits neighbours from it, so a tentative one would stall the first packets.
+    await runIn(n.ns, ['sysctl', '-q', '-w', `net.ipv6.conf.${n.ifname}.accept_dad=0`], { signal });
+  }
   const lines = [
     'link set lo up',
-    `addr add ${nodeAddress(n.suffix)}/${UNDERLAY_V4.len} dev ${n.ifname}`,
+    `addr add ${nodeAddress(n.suffix)}/${u.v4PrefixLength ?? UNDERLAY_V4.len} dev ${n.ifname}`,
     `link set ${n.ifname} up`,
     `route add default via ${UNDERLAY_V4.gateway} dev ${n.ifname}`,
   ];

@@ -68,6 +68,21 @@ describe('EtcdHttpClient (etcd on 127.0.0.1)', () => {
     assert.equal(old.kvs.length, 0);
   });
 
+  test('createIfAbsent with unchangedSince fails once any key under the prefix changed after the revision', async () => {
+    const c = newClient();
+    const listedAt = await c.put('/dual/10.5.1.0-24&fc00::-64', 'x');
+    await c.put('/dual/10.5.2.0-24&fc00:0:0:1::-64', 'y');
+    const stale = await c.createIfAbsent('/dual/10.5.2.0-24&fc00:0:0:2::-64', 'z', { unchangedSince: { prefix: '/dual/', revision: listedAt } });
+    assert.equal(stale.succeeded, false);
+    const fresh = await c.rangePrefix('/dual/', {});
+    const ok = await c.createIfAbsent('/dual/10.5.3.0-24&fc00:0:0:3::-64', 'z', { unchangedSince: { prefix: '/dual/', revision: fresh.revision } });
+    assert.equal(ok.succeeded, true);
+    // Keys outside the prefix do not count.
+    await c.put('/duality', 'outside');
+    const unaffected = await c.createIfAbsent('/dual/10.5.4.0-24&fc00:0:0:4::-64', 'w', { unchangedSince: { prefix: '/dual/', revision: ok.revision } });
+    assert.equal(unaffected.succeeded, true);
+  });
+
   test('createIfAbsent: exactly one of two concurrent creators wins (20 rounds)', async () => {
     const a = newClient();
     const b = newClient();

@@ -99,9 +99,17 @@ export class FakeEtcdKV implements EtcdKV {
     return this.store.get(key);
   }
 
-  async createIfAbsent(key: string, value: string, opts: { lease?: string | undefined }): Promise<TxnResult> {
+  async createIfAbsent(
+    key: string,
+    value: string,
+    opts: { lease?: string | undefined; unchangedSince?: { prefix: string; revision: number } | undefined },
+  ): Promise<TxnResult> {
     this.enter('txn');
     if (this.store.has(key)) return { succeeded: false, revision: this.revision };
+    const since = opts.unchangedSince;
+    if (since && [...this.store.values()].some((kv) => kv.key.startsWith(since.prefix) && kv.modRevision > since.revision)) {
+      return { succeeded: false, revision: this.revision };
+    }
     return { succeeded: true, revision: this.write(key, value, opts.lease ?? '0') };
   }
 

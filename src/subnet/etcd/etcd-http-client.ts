@@ -62,15 +62,30 @@ export class EtcdHttpClient implements EtcdKV {
     return kv === undefined ? undefined : decodeKeyValue(kv);
   }
 
-  createIfAbsent(key: string, value: string, opts: { lease?: string | undefined; signal?: AbortSignal | undefined }): Promise<TxnResult> {
+  createIfAbsent(
+    key: string,
+    value: string,
+    opts: { lease?: string | undefined; signal?: AbortSignal | undefined; unchangedSince?: { prefix: string; revision: number } | undefined },
+  ): Promise<TxnResult> {
     // create_revision "0" is sent explicitly so the compare's oneof target is set, not implied.
-    const compare = { key: b64(key), target: 'CREATE', result: 'EQUAL', create_revision: '0' };
-    return this.txnPut(compare, key, value, opts);
+    const compares: Record<string, string>[] = [{ key: b64(key), target: 'CREATE', result: 'EQUAL', create_revision: '0' }];
+    const since = opts.unchangedSince;
+    if (since) {
+      // A range compare: every key under the prefix was last modified at or before `revision`.
+      compares.push({
+        key: b64(since.prefix),
+        range_end: prefixRangeEnd(since.prefix),
+        target: 'MOD',
+        result: 'LESS',
+        mod_revision: String(since.revision + 1),
+      });
+    }
+    return this.txnPut(compares, key, value, opts);
   }
 
   putIfUnchanged(key: string, value: string, modRevision: number, opts: { lease?: string | undefined; signal?: AbortSignal | undefined }): Promise<TxnResult> {
     const compare = { key: b64(key), target: 'MOD', result: 'EQUAL', mod_revision: String(modRevision) };
-    return this.txnPut(compare, key, value, opts);
+    return this.txnPut([compare], key, value, opts);
   }
 
   async put(key: string, value: string, opts: { lease?: string | undefined; signal?: AbortSignal | undefined } = {}): Promise<number> {
@@ -129,8 +144,8 @@ export class EtcdHttpClient implements EtcdKV {
     this.transport.close();
   }
 
-  private async txnPut(compare: Record<string, string>, key: string, value: string, opts: { lease?: string | undefined; signal?: AbortSignal | undefined }): Promise<TxnResult> {
-    const req = { compare: [compare], success: [{ request_put: putRequest(key, value, opts.lease) }], failure: [] };
+  private async txnPut(compare: Record<string, string>[], key: string, value: string, opts: { lease?: string | undefined; signal?: AbortSignal | undefined }): Promise<TxnResult> {
+    const req = { compare, success: [{ request_put: putRequest(key, value, opts.lease) }], failure: [] };
     const { body } = await this.transport.unary<{ header?: WireHeader; succeeded?: boolean }>('/v3/kv/txn', req, { signal: opts.signal, idempotent: false });
     return { succeeded: body.succeeded === true, revision: headerRevision(body) };
   }

@@ -107,7 +107,14 @@ export class EtcdSubnetManager implements SubnetManager {
         }
         granted ??= (await this.kv.grantLease(this.opts.leaseTtlSeconds, { signal: opts.signal })).id;
         const key = this.subnetsPrefix + subnetKey(target.subnet, target.ipv6Subnet);
-        const res = await this.kv.createIfAbsent(key, value, { lease: granted, signal: opts.signal });
+        // A dual-stack key names both subnets, so two hosts could create different keys sharing
+        // one subnet; then the create also requires that no lease changed since the listing.
+        const dual = target.subnet !== undefined && target.ipv6Subnet !== undefined;
+        const res = await this.kv.createIfAbsent(key, value, {
+          lease: granted,
+          signal: opts.signal,
+          unchangedSince: dual ? { prefix: this.subnetsPrefix, revision } : undefined,
+        });
         if (res.succeeded) {
           const lease: Lease = {
             subnet: target.subnet,

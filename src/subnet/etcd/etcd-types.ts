@@ -57,8 +57,19 @@ export interface EtcdKV {
   /** All keys under a prefix, paginated internally so any number of keys costs few requests. */
   rangePrefix(prefix: string, opts: { signal?: AbortSignal | undefined; revision?: number | undefined }): Promise<RangeResult>;
   get(key: string, opts?: { signal?: AbortSignal | undefined }): Promise<KeyValue | undefined>;
-  /** Puts the key only if it does not exist (create_revision == 0), atomically. */
-  createIfAbsent(key: string, value: string, opts: { lease?: string | undefined; signal?: AbortSignal | undefined }): Promise<TxnResult>;
+  /**
+   * Puts the key only if it does not exist (create_revision == 0), atomically; with
+   * `unchangedSince`, also only if no key under that prefix changed after that revision.
+   */
+  createIfAbsent(
+    key: string,
+    value: string,
+    opts: {
+      lease?: string | undefined;
+      signal?: AbortSignal | undefined;
+      unchangedSince?: { prefix: string; revision: number } | undefined;
+    },
+  ): Promise<TxnResult>;
   /** Puts the key only if its mod revision is still `modRevision` (compare-and-swap). */
   putIfUnchanged(
     key: string,

@@ -212,4 +212,17 @@ describe('EtcdSubnetManager', () => {
     ac.abort();
     await it.return?.();
   });
+
+  it('dual-stack: two hosts racing for one IPv4 subnet with different IPv6 subnets never both win', async () => {
+    const kv = new FakeEtcdKV();
+    const cfg = { ...CFG, EnableIPv6: true, IPv6Network: 'fc00:5::/48' };
+    let n = 0;
+    // Host A always picks the first free subnets; host B picks the first IPv4 but the second IPv6.
+    const a = await manager(kv, cfg, { random: () => 0 });
+    const b = await manager(kv, cfg, { random: () => (n++ % 2 === 0 ? 0 : 0.5) });
+    const v6 = (ip: string) => ({ ...attrs(ip), publicIPv6: IPAddress.parse(`fd77::${ip.split('.')[3]}`) });
+    const [la, lb] = await Promise.all([a.acquireLease(v6('192.168.77.11'), {}), b.acquireLease(v6('192.168.77.12'), {})]);
+    assert.notEqual(la.subnet?.toString(), lb.subnet?.toString());
+    assert.notEqual(la.ipv6Subnet?.toString(), lb.ipv6Subnet?.toString());
+  });
 });
