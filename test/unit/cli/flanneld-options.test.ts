@@ -57,6 +57,7 @@ describe('parseFlanneldOptions: defaults (as Go flannel main.go)', () => {
       verbosity: 0,
       vmodule: undefined,
       logBacktraceAt: undefined,
+      cleanup: false,
     });
   });
   it('returns a frozen object with frozen lists', () => {
@@ -157,7 +158,8 @@ describe('parseFlanneldOptions: help and version', () => {
   });
   it('usage lists every flag, sorted, in Go layout', () => {
     const text = flanneldUsage();
-    assert.ok(text.startsWith('Usage of flanneld:\n  -etcd-cafile string\n'));
+    assert.ok(text.startsWith('Usage of flanneld:\n  -cleanup\n'));
+    assert.ok(text.includes('  -etcd-cafile string\n'));
     assert.ok(text.includes('  -etcd-endpoints string\n    \ta comma-delimited list of etcd endpoints (default "http://127.0.0.1:4001,http://127.0.0.1:2379")\n'));
     assert.ok(text.includes('  -iface value\n'));
     assert.ok(text.includes('  -ip-masq\n'));
