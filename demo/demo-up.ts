@@ -1,6 +1,7 @@
 /**
  * `demo up`: a real etcd and three namespace hosts (the test harness), the network config,
- * flanneld in every host, and a table of their leases; then it waits until it is told to stop
+ * flanneld in every host, a table of their leases, two pods per host attached through the
+ * flannel CNI plugin and a cross-host ping matrix; then it waits until it is told to stop
  * (Ctrl-C, SIGTERM from `demo down`) and tears everything down. Says what it does as it goes.
  */
 import { rm } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import { ETCD_URL, NETWORK_CONFIG_KEY, createCluster, type Agent, type Cluster }
 import { listNetns, processStartTime } from '../test/support/netns.js';
 import { cleanLeftovers, type Say } from './demo-down.js';
 import { ownerAlive, readState, removeState, removeStateDir, writeState, type DemoHost, type DemoState } from './demo-state.js';
+import { attachDemoPods, PODS_PER_HOST, showPods } from './demo-pods.js';
 import { formatLeaseTable } from './lease-table.js';
 
 export const HOSTS = 3;
@@ -68,8 +70,8 @@ export async function demoUp(opts: UpOptions, say: Say, signal: AbortSignal): Pr
 
     const agents: Agent[] = [];
     for (const i of hostNumbers()) {
-      say(`starting flanneld on host ${i} (namespace ${c.hostNs(i)}, underlay address ${c.hostAddress(i)})`);
-      agents.push(c.startAgent(i));
+      say(`starting flanneld -ip-masq on host ${i} (namespace ${c.hostNs(i)}, underlay address ${c.hostAddress(i)})`);
+      agents.push(c.startAgent(i, { args: ['-ip-masq'] }));
     }
     state.processes.push(...agents.map((a) => ({ pid: a.pid, startTime: processStartTime(a.pid), what: `flanneld on host ${a.host}` })));
     await writeState(state);
@@ -77,12 +79,22 @@ export async function demoUp(opts: UpOptions, say: Say, signal: AbortSignal): Pr
     say('waiting for every flanneld to take a lease and write its subnet.env');
     const envs = await Promise.all(agents.map((a) => a.waitForSubnetFile({ timeoutMs: SUBNET_FILE_TIMEOUT_MS, signal })));
     state.hosts = await leaseRows(c, agents, envs, say, signal);
+    await writeState(state);
+    say(`every host holds a lease. Leases in etcd under ${SUBNETS_PREFIX}, MTU from each host's subnet.env:`);
+    process.stdout.write('\n' + formatLeaseTable(state.hosts) + '\n');
+
+    say(`attaching ${PODS_PER_HOST} pods per host through the flannel CNI plugin: bin/flannel ADD in the host's namespace, delegating to bridge (cni0) and host-local`);
+    const pods = await attachDemoPods(c, hostNumbers(), say, async (pod) => {
+      state.namespaces?.push(pod.ns);
+      await writeState(state);
+    });
+    await showPods(pods, opts.backend, say, signal);
     state.status = 'ready';
     await writeState(state);
 
-    say(`up in ${((performance.now() - t0) / 1000).toFixed(1)} s. Leases in etcd under ${SUBNETS_PREFIX}:`);
-    process.stdout.write('\n' + formatLeaseTable(state.hosts) + '\n');
-    say(`subnet.env and flanneld.log of host N are in ${c.tmpDir}/hN/`);
+    say(`up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    say(`enter a pod: sudo ip netns exec ${pods[0]?.ns ?? '<pod namespace>'} ping ${pods[pods.length - 1]?.v4?.ip ?? '<address>'}`);
+    say(`subnet.env and flanneld.log of host N are in ${c.tmpDir}/hN/, the CNI plugin's state in ${c.tmpDir}/hN/cni/`);
     say(`look at etcd: sudo ip netns exec ${c.etcdNs} etcdctl --endpoints=${ETCD_URL} get --prefix ${SUBNETS_PREFIX}`);
     say(opts.detached ? 'running in the background; tear down with: sudo ./scripts/demo.sh down' : 'running; press Ctrl-C to tear down');
     await watchAgents(agents, say, signal);

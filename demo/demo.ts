@@ -2,7 +2,8 @@
  * The local demo, the README's main job:
  *   node dist/demo/demo.js up [--backend=TYPE] [--detach]   (as root; Ctrl-C tears down)
  *   node dist/demo/demo.js down                             (tears down a detached demo)
- * A real etcd and three network-namespace hosts running flanneld, each printing its lease.
+ * A real etcd and three network-namespace hosts running flanneld, each printing its lease, and
+ * two pods per host attached through the flannel CNI plugin, pinging each other across hosts.
  */
 import { knownBackendTypes } from '../src/backend/registry.js';
 import { demoDown } from './demo-down.js';
@@ -13,8 +14,9 @@ const USAGE = `usage: demo.js up [--backend=TYPE] [--detach]
        demo.js down
 
   up         bring up etcd and three flanneld hosts in network namespaces, print their leases,
-             and stay in the foreground until Ctrl-C, then tear everything down
-  --backend  the network config's Backend.Type (default alloc; known: ${knownBackendTypes().join(', ')})
+             attach two pods per host through the flannel CNI plugin, print a cross-host ping
+             matrix, and stay in the foreground until Ctrl-C, then tear everything down
+  --backend  the network config's Backend.Type (default vxlan; known: ${knownBackendTypes().join(', ')})
   --detach   return once the demo is up; it keeps running in the background
   down       tear down a demo (detached, or running in another terminal)
 `;
@@ -32,7 +34,7 @@ interface Parsed {
 function parseArgs(argv: readonly string[]): Parsed | string {
   const [command, ...rest] = argv;
   if (command !== 'up' && command !== 'down') return command === undefined ? 'missing command' : `unknown command ${JSON.stringify(command)}`;
-  const out: Parsed = { command, backend: 'alloc', detach: false, supervise: false };
+  const out: Parsed = { command, backend: 'vxlan', detach: false, supervise: false };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i] ?? '';
     if (command === 'up' && (arg === '--detach' || arg === '-d')) out.detach = true;

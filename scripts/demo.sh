@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The local demo: a real etcd and three network-namespace hosts running flanneld.
+# The local demo: a real etcd, three network-namespace hosts running flanneld, and two pods per
+# host attached through the flannel CNI plugin, with a cross-host ping matrix.
 #   sudo ./scripts/demo.sh [up] [--backend=TYPE] [--detach]   set up, bring up, Ctrl-C tears down
 #   sudo ./scripts/demo.sh down                                tear down a detached demo
 set -euo pipefail

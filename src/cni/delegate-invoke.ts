@@ -1,0 +1,128 @@
+/**
+ * Running delegate plugins as libcni's invoke package does: the executable named by the
+ * config's `type` is looked up in the CNI_PATH directories and run with this plugin's own
+ * environment (CNI_COMMAND set to the verb), the config on stdin, its stderr passed through.
+ * A delegate's CNI error keeps its code; anything else it does wrong is error 100.
+ */
+import { spawn } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CniError } from '../errors.js';
+import { CniCode, type Verb } from './cni-spec.js';
+import { isObject } from './net-conf.js';
+
+export interface DelegateRun {
+  /** The plugin's name (the config's `type`). */
+  readonly type: string;
+  /** Its executable, when already looked up with findPlugin(). */
+  readonly file?: string;
+  readonly command: Verb;
+  /** The config written to the delegate's stdin. */
+  readonly stdin: string;
+  /** The environment; CNI_COMMAND is set from `command`, other CNI_* are passed as they are. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly cniPath: readonly string[];
+  readonly signal: AbortSignal;
+  /** Kill the delegate after this long (default 5 minutes: runtimes give up well before). */
+  readonly timeoutMs?: number;
+  /** Where the delegate's stderr goes (default: discarded). */
+  readonly stderr?: (text: string) => void;
+}
+
+export interface DelegateOutput {
+  readonly stdout: string;
+  /** Wall-clock time of the delegate run (spawn to exit), for the latency benchmark. */
+  readonly elapsedMs: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 5 * 60_000;
+const MAX_STDOUT = 16 << 20;
+const STDERR_TAIL = 2000;
+
+/** The delegate's executable: the first regular file named `type` in a CNI_PATH directory. */
+export async function findPlugin(type: string, cniPath: readonly string[]): Promise<string> {
+  if (type === '' || type === '.' || type === '..' || type.includes('/') || type.includes('\0')) {
+    throw new CniError(CniCode.INVALID_NETWORK_CONFIG, `invalid network config: plugin type ${JSON.stringify(type)} is not a plain file name`);
+  }
+  if (cniPath.length === 0) throw new CniError(CniCode.INVALID_ENVIRONMENT, `required environment variable CNI_PATH is missing (needed to find plugin ${JSON.stringify(type)})`);
+  for (const dir of cniPath) {
+    const full = join(dir, type);
+    try {
+      if ((await stat(full)).isFile()) return full;
+    } catch {
+      // not in this directory
+    }
+  }
+  throw new CniError(CniCode.INVALID_NETWORK_CONFIG, `failed to find plugin ${JSON.stringify(type)} in path [${cniPath.join(' ')}]`, {
+    details: `no executable named ${type} in CNI_PATH=${cniPath.join(':')}`,
+  });
+}
+
+/** Runs a delegate; resolves with its stdout when it exits 0, else throws its error as a CniError. */
+export async function runDelegate(run: DelegateRun): Promise<DelegateOutput> {
+  const file = run.file ?? (await findPlugin(run.type, run.cniPath));
+  run.signal.throwIfAborted();
+  const started = performance.now();
+  const timeoutMs = run.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const what = `delegate ${run.type} ${run.command}`;
+  return new Promise<DelegateOutput>((resolve, reject) => {
+    const child = spawn(file, [], { env: { ...run.env, CNI_COMMAND: run.command }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let outBytes = 0;
+    let errTail = '';
+    let killedFor: string | undefined;
+    const kill = (why: string) => {
+      killedFor ??= why;
+      child.kill('SIGKILL');
+    };
+    const timer = setTimeout(() => kill(`no answer within ${timeoutMs} ms`), timeoutMs);
+    const onAbort = () => kill('cancelled');
+    run.signal.addEventListener('abort', onAbort, { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      run.signal.removeEventListener('abort', onAbort);
+    };
+    child.stdout.on('data', (chunk: Buffer) => {
+      outBytes += chunk.length;
+      if (outBytes > MAX_STDOUT) kill(`more than ${MAX_STDOUT} bytes of output`);
+      else out.push(chunk);
+    });
+    child.stderr.setEncoding('utf8').on('data', (text: string) => {
+      run.stderr?.(text);
+      errTail = (errTail + text).slice(-STDERR_TAIL);
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(run.stdin);
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      done();
+      reject(new CniError(CniCode.DELEGATE_FAILED, `${what}: cannot run ${file}: ${err.code ?? err.message}`, { cause: err }));
+    });
+    child.on('close', (code, sig) => {
+      done();
+      const stdout = Buffer.concat(out).toString('utf8');
+      const elapsedMs = performance.now() - started;
+      if (killedFor !== undefined) {
+        reject(new CniError(CniCode.DELEGATE_FAILED, `${what}: killed: ${killedFor}`, { details: errTail.trim() || undefined }));
+      } else if (code === 0) {
+        resolve({ stdout, elapsedMs });
+      } else {
+        reject(delegateError(what, stdout, errTail, code, sig));
+      }
+    });
+  });
+}
+
+/** The delegate's own CNI error (its code kept, the message prefixed), or error 100. */
+function delegateError(what: string, stdout: string, errTail: string, code: number | null, sig: NodeJS.Signals | null): CniError {
+  try {
+    const e: unknown = JSON.parse(stdout);
+    if (isObject(e) && typeof e.code === 'number' && e.code > 0 && typeof e.msg === 'string') {
+      return new CniError(e.code, `${what}: ${e.msg}`, { details: typeof e.details === 'string' && e.details !== '' ? e.details : undefined });
+    }
+  } catch {
+    // not a CNI error document
+  }
+  const status = code !== null ? `exit status ${code}` : `killed by ${sig ?? 'a signal'}`;
+  const said = (stdout.trim() || errTail.trim()).slice(-STDERR_TAIL);
+  return new CniError(CniCode.DELEGATE_FAILED, `${what}: ${status}${said ? `: ${said}` : ''}`);
+}
