@@ -106,6 +106,9 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
         });
         log.info(`wrote ${cfg.subnetFile}`);
         readiness.set(true, 'ready');
+        sm.onReady?.(network.lease, scope.signal).catch((err: unknown) => {
+          if (!scope.signal.aborted) log.warn(`${sm.name}: marking the network ready failed: ${errorMessage(err)}`);
+        });
         const resync = traffic?.startResync({ intervalSec: cfg.iptablesResyncSec, signal: scope.signal });
         const changed = await runNetwork(sm, network, cfg, log, scope);
         await resync;
@@ -218,10 +221,10 @@ async function acquireWithRetry(
 
 function describeConfig(c: NetworkConfig): string {
   const parts: string[] = [];
-  if (c.enableIPv4) parts.push(`Network=${c.network?.toString()} SubnetLen=${c.subnetLen} [${c.subnetMin?.toString()}..${c.subnetMax?.toString()}]`);
-  if (c.enableIPv6) {
-    parts.push(`IPv6Network=${c.ipv6Network?.toString()} IPv6SubnetLen=${c.ipv6SubnetLen} [${c.ipv6SubnetMin?.toString()}..${c.ipv6SubnetMax?.toString()}]`);
-  }
+  // Ranges exist only where subnets are allocated here (etcd); in kube mode the node has them.
+  const range = (len: number, min?: unknown, max?: unknown) => (len > 0 ? ` SubnetLen=${len} [${String(min)}..${String(max)}]` : '');
+  if (c.enableIPv4) parts.push(`Network=${c.network?.toString()}${range(c.subnetLen, c.subnetMin, c.subnetMax)}`);
+  if (c.enableIPv6) parts.push(`IPv6Network=${c.ipv6Network?.toString()}${range(c.ipv6SubnetLen, c.ipv6SubnetMin, c.ipv6SubnetMax)}`);
   parts.push(`Backend=${c.backendType}`);
   return parts.join(' ');
 }

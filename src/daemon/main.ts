@@ -41,10 +41,6 @@ export async function flanneldMain(argv: readonly string[], env: NodeJS.ProcessE
   const log = createLogger({ verbosity: opts.verbosity, sink: { write: io.stderr } });
   log.info(`flannel-ts ${version()} starting (pid ${process.pid})`);
   if (opts.cleanup) return cleanupMain(opts, log);
-  if (opts.kubeSubnetMgr) {
-    log.error('-kube-subnet-mgr is not implemented yet in flannel-ts; use etcd mode');
-    return EXIT_FAILURE;
-  }
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     log.info(`received ${sig}, shutting down (the lease is kept)`);
@@ -53,7 +49,7 @@ export async function flanneldMain(argv: readonly string[], env: NodeJS.ProcessE
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   try {
-    await runDaemon(toDaemonConfig(opts), daemonDeps(opts, log), ac.signal);
+    await runDaemon(toDaemonConfig(opts), daemonDeps(opts, env, log), ac.signal);
     log.info('exiting cleanly');
     return EXIT_OK;
   } catch (err) {
@@ -99,12 +95,12 @@ function toDaemonConfig(o: FlanneldOptions): DaemonConfig {
   };
 }
 
-function daemonDeps(o: FlanneldOptions, log: Logger) {
+function daemonDeps(o: FlanneldOptions, env: NodeJS.ProcessEnv, log: Logger) {
   return {
     logger: log,
     interfaces: new SystemInterfaces(),
     createSubnetManager: (knownBackends: readonly string[]) =>
-      createEtcdSubnetManager({
+      o.kubeSubnetMgr ? kubeSubnetManager(o, env, knownBackends, log) : createEtcdSubnetManager({
         client: {
           endpoints: o.etcdEndpoints,
           caFile: o.etcdCaFile,
@@ -119,6 +115,25 @@ function daemonDeps(o: FlanneldOptions, log: Logger) {
         logger: log.child('etcd'),
       }),
   };
+}
+
+/** -kube-subnet-mgr: the Kubernetes API as the store (the client library loads only here). */
+async function kubeSubnetManager(o: FlanneldOptions, env: NodeJS.ProcessEnv, knownBackends: readonly string[], log: Logger) {
+  const { createKubeSubnetManager } = await import('../subnet/kube/create-kube-manager.js');
+  return createKubeSubnetManager({
+    connection: {
+      apiUrl: o.kubeApiUrl,
+      kubeconfigFile: o.kubeconfigFile,
+      serviceHost: env.KUBERNETES_SERVICE_HOST,
+      servicePort: env.KUBERNETES_SERVICE_PORT,
+    },
+    env,
+    netConfPath: o.netConfigPath,
+    annotationPrefix: o.kubeAnnotationPrefix,
+    setNodeNetworkUnavailable: o.setNodeNetworkUnavailable,
+    knownBackends,
+    logger: log.child('kube'),
+  });
 }
 
 function version(): string {

@@ -1,0 +1,65 @@
+/**
+ * Builds the kube subnet manager. The client library (@kubernetes/client-node, ~60 MB of heap
+ * and code) is imported here, dynamically, so that etcd mode never loads it.
+ */
+import { StoreError } from '../../errors.js';
+import type { Logger } from '../../log/logger.js';
+import type { SubnetManager } from '../subnet-manager.js';
+import { annotationKeys } from './kube-annotations.js';
+import { KubeErrorCode, type KubeApi } from './kube-api.js';
+import type { KubeConnectionOptions } from './kube-client.js';
+
+export interface CreateKubeManagerOptions {
+  readonly connection: KubeConnectionOptions;
+  /** NODE_NAME, POD_NAME and POD_NAMESPACE from the environment. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly netConfPath: string;
+  readonly annotationPrefix: string;
+  readonly setNodeNetworkUnavailable: boolean;
+  readonly knownBackends: readonly string[];
+  readonly logger: Logger;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The node this agent runs on: NODE_NAME, else the pod POD_NAMESPACE/POD_NAME's spec.nodeName
+ * (one GET of the pod), as flannel finds it.
+ */
+export async function resolveNodeName(api: KubeApi, env: Readonly<Record<string, string | undefined>>, signal: AbortSignal): Promise<string> {
+  const nodeName = env['NODE_NAME'];
+  if (nodeName) return nodeName;
+  const pod = env['POD_NAME'];
+  const ns = env['POD_NAMESPACE'];
+  if (!pod || !ns) {
+    throw new StoreError(KubeErrorCode.config, 'environment', 'NODE_NAME is not set, nor POD_NAME and POD_NAMESPACE: cannot tell which node this is (set NODE_NAME from spec.nodeName with the downward API)', {
+      retryable: false,
+    });
+  }
+  const fromPod = await api.readPodNodeName(ns, pod, signal);
+  if (!fromPod) {
+    throw new StoreError(KubeErrorCode.config, `${api.server}/api/v1/namespaces/${ns}/pods/${pod}`, `pod ${ns}/${pod} has no spec.nodeName`, { retryable: false });
+  }
+  return fromPod;
+}
+
+export async function createKubeSubnetManager(o: CreateKubeManagerOptions): Promise<SubnetManager> {
+  annotationKeys(o.annotationPrefix); // a bad -kube-annotation-prefix fails before any request
+  const [{ createKubeApi }, { KubeSubnetManager }] = await Promise.all([import('./kube-client.js'), import('./kube-subnet-manager.js')]);
+  const api = createKubeApi(o.connection);
+  try {
+    const nodeName = await resolveNodeName(api, o.env, o.signal ?? AbortSignal.timeout(60_000));
+    o.logger.info(`kube subnet manager for node ${JSON.stringify(nodeName)} at ${api.server}`);
+    return new KubeSubnetManager({
+      api,
+      nodeName,
+      netConfPath: o.netConfPath,
+      annotationPrefix: o.annotationPrefix,
+      setNodeNetworkUnavailable: o.setNodeNetworkUnavailable,
+      knownBackends: o.knownBackends,
+      logger: o.logger,
+    });
+  } catch (err) {
+    api.close();
+    throw err;
+  }
+}
