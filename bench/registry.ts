@@ -3,11 +3,29 @@
  * new scenario is one file under scenarios/ and one line here.
  */
 import type { Scenario } from './scenario.js';
+import { coldStartHostgw1000, coldStartHostgw5000, coldStartVxlan1000, coldStartVxlan5000 } from './scenarios/cold-start.js';
 import { rssIdle } from './scenarios/rss-idle.js';
 import { startup3 } from './scenarios/startup-3.js';
 import { startup5000 } from './scenarios/startup-5000.js';
+import { teardown5000 } from './scenarios/teardown-5000.js';
+import { convergence } from './scenarios/convergence.js';
+import { throughputHostgw, throughputVxlan } from './scenarios/throughput.js';
+import { idle5000 } from './scenarios/idle-5000.js';
 
-export const SCENARIOS: readonly Scenario[] = [startup3, startup5000, rssIdle];
+export const SCENARIOS: readonly Scenario[] = [
+  startup3,
+  startup5000,
+  rssIdle,
+  coldStartVxlan1000,
+  coldStartVxlan5000,
+  coldStartHostgw1000,
+  coldStartHostgw5000,
+  teardown5000,
+  convergence,
+  throughputVxlan,
+  throughputHostgw,
+  idle5000,
+];
 
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);

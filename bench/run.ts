@@ -14,7 +14,8 @@ import type { Scenario, ScenarioResult } from './scenario.js';
 const TEARDOWN_GRACE_MS = 30_000;
 
 function usage(): string {
-  const names = SCENARIOS.map((s) => `  ${s.name.padEnd(14)} ${s.description}`).join('\n');
+  const width = Math.max(...SCENARIOS.map((s) => s.name.length));
+  const names = SCENARIOS.map((s) => `  ${s.name.padEnd(width)} ${s.description}`).join('\n');
   return `usage: node dist/bench/run.js [scenario...]\n\nscenarios (default: all):\n${names}\n`;
 }
 

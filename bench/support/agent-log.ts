@@ -48,3 +48,19 @@ export const STARTING = /^flannel-ts .* starting \(pid \d+\)/;
 export const WROTE_SUBNET_FILE = /^wrote \S+/;
 /** `leases: 5000 added, 0 removed, 5000 remote leases now` */
 export const REMOTE_LEASES = /^leases: \d+ added, \d+ removed, (\d+) remote leases now$/;
+/** `reconciled 5000 peers (initial lease snapshot): 15000 kernel changes in 123.4 ms` (info when changes > 0, else -v=2). */
+export const RECONCILED = /^reconciled (\d+) peers \(([^)]*)\): (\d+) kernel changes in ([\d.]+) ms$/;
+/** `applied 5000 lease events as 15000 kernel changes in 80.1 ms` (-v=1). */
+export const APPLIED = /^applied (\d+) lease events as (\d+) kernel changes in ([\d.]+) ms$/;
+/** `acquired lease 10.244.5.0/24 ... (backend vxlan)`, after the backend registered its network. */
+export const ACQUIRED = /^acquired lease (\S+)/;
+
+/** Every line whose message matches `re`, with the match. */
+export function matchLines(lines: readonly LogLine[], re: RegExp): Array<{ line: LogLine; m: RegExpExecArray }> {
+  const out: Array<{ line: LogLine; m: RegExpExecArray }> = [];
+  for (const line of lines) {
+    const m = re.exec(line.message);
+    if (m) out.push({ line, m });
+  }
+  return out;
+}

@@ -14,10 +14,10 @@ import { watchForFile } from './wait-file.js';
 
 /** Creates a cluster with `hosts` hosts and the network config, runs fn, always destroys it. */
 export async function withCluster<T>(
-  opts: { hosts: number; config: unknown; signal: AbortSignal },
+  opts: { hosts: number; config: unknown; signal: AbortSignal; underlayPrefixLength?: number },
   fn: (cluster: Cluster) => Promise<T>,
 ): Promise<T> {
-  const cluster = await createCluster({ hosts: opts.hosts, signal: opts.signal });
+  const cluster = await createCluster({ hosts: opts.hosts, signal: opts.signal, underlayPrefixLength: opts.underlayPrefixLength });
   try {
     await cluster.putConfig(opts.config);
     return await fn(cluster);

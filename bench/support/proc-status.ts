@@ -68,3 +68,45 @@ export async function findNodePid(pid: number, depth = 3): Promise<number | unde
   }
   return undefined;
 }
+
+/** Resident memory split: anonymous (heap, stacks, JIT code) vs file-backed (the node binary, libraries). */
+export interface MemoryBreakdown {
+  readonly rssAnonKiB: number;
+  readonly rssFileKiB: number;
+}
+
+export async function readMemoryBreakdown(pid: number): Promise<MemoryBreakdown | undefined> {
+  let text: string;
+  try {
+    text = await readFile(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { rssAnonKiB: field('RssAnon'), rssFileKiB: field('RssFile') };
+}
+
+/** CPU time a process has used so far, ms (user: our code and V8; system: the kernel on our behalf, netlink included). */
+export interface CpuTimes {
+  readonly userMs: number;
+  readonly systemMs: number;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux for every arch that matters). */
+const USER_HZ = 100;
+
+/** utime and stime of `pid` from /proc/<pid>/stat; undefined when the process is gone. */
+export async function readCpuTimes(pid: number): Promise<CpuTimes | undefined> {
+  let text: string;
+  try {
+    text = await readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Fields after the command name (which may hold spaces) start at field 3 (state).
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
+  return { userMs: (utime * 1000) / USER_HZ, systemMs: (stime * 1000) / USER_HZ };
+}

@@ -31,6 +31,15 @@ export interface PeerNetworkOptions {
 type Work = { kind: 'batch'; events: readonly LeaseEvent[] } | { kind: 'reconcile'; reason: string };
 
 /**
+ * A change set larger than this is applied with the kernel event subscription closed. Each of
+ * our own changes makes one multicast notification; thousands of them overflow the event
+ * socket's receive buffer (ENOBUFS), and the `netlink` addon aborts the process on the
+ * resulting poll error. Closing the socket also spares parsing thousands of our own events.
+ * What someone else deletes meanwhile is caught by the next periodic resync.
+ */
+const QUIET_APPLY_THRESHOLD = 128;
+
+/**
  * Keeps the kernel in line with the remote leases: each lease batch is applied as a pipelined
  * delta; a full reconcile (dump, diff, fix) runs first, after kernel events that touch our
  * objects, and every resync period. Nothing is torn down on abort (a restart keeps the path).
@@ -42,6 +51,9 @@ export class PeerNetwork {
   private reconcilePending = false;
   private debounce: NodeJS.Timeout | undefined;
   private initialised = false;
+  /** The open kernel event subscription's controller; aborted to close it for a large apply. */
+  private subscription = new AbortController();
+  private eventsPaused: { readonly done: Promise<void>; readonly resume: () => void } | undefined;
 
   constructor(private readonly opts: PeerNetworkOptions) {}
 
@@ -81,6 +93,7 @@ export class PeerNetwork {
       // The lease stream is the caller's: it ends it once run() has settled (the daemon closes its
       // queue then), so waiting for the pump here would deadlock the shutdown.
       pump.catch(() => {});
+      this.resumeEvents();
       await watchKernel;
     }
   }
@@ -99,12 +112,39 @@ export class PeerNetwork {
     }
   }
 
+  /** Closes the kernel event subscription until resumeEvents() (see QUIET_APPLY_THRESHOLD). */
+  private pauseEvents(): void {
+    if (this.eventsPaused) return;
+    let resume = () => {};
+    const done = new Promise<void>((r) => (resume = r));
+    this.eventsPaused = { done, resume };
+    this.subscription.abort();
+  }
+
+  private resumeEvents(): void {
+    const p = this.eventsPaused;
+    this.eventsPaused = undefined;
+    p?.resume();
+  }
+
   private async watchKernel(signal: AbortSignal): Promise<void> {
     try {
-      for await (const ev of this.opts.kernel.subscribe(['link', 'route', 'neighbor'], { signal })) {
-        if (ev.kind === 'overflow' || this.opts.dataPath.concerns(ev)) {
-          this.requestReconcile(ev.kind === 'overflow' ? 'kernel event overflow' : `kernel ${ev.kind} ${ev.action}`, this.opts.debounceMs ?? 100);
+      // One pass per subscription: a pass ends when a large apply pauses it, or at the end of run().
+      while (!signal.aborted) {
+        if (this.eventsPaused) {
+          await this.eventsPaused.done;
+          continue;
         }
+        const mine = new AbortController();
+        this.subscription = mine;
+        const sub = AbortSignal.any([signal, mine.signal]);
+        for await (const ev of this.opts.kernel.subscribe(['link', 'route', 'neighbor'], { signal: sub })) {
+          if (ev.kind === 'overflow' || this.opts.dataPath.concerns(ev)) {
+            this.requestReconcile(ev.kind === 'overflow' ? 'kernel event overflow' : `kernel ${ev.kind} ${ev.action}`, this.opts.debounceMs ?? 100);
+          }
+        }
+        // Ended without a pause (nor the run's end): the stream closed by itself; stop, as before.
+        if (!mine.signal.aborted) break;
       }
     } catch (err) {
       if (!signal.aborted) this.opts.logger.warn(`kernel event subscription ended: ${errorMessage(err)}; relying on periodic resync`);
@@ -123,28 +163,33 @@ export class PeerNetwork {
     return e;
   }
 
+  private record(ev: LeaseEvent): void {
+    const key = leaseKey(ev.lease);
+    if (ev.type === 'added') this.peers.set(key, ev.lease);
+    else {
+      this.peers.delete(key);
+      this.skipped.delete(key);
+    }
+  }
+
   private async applyBatch(events: readonly LeaseEvent[], signal: AbortSignal): Promise<void> {
     const started = performance.now();
-    const before: PeerEntries[] = [];
-    const after: PeerEntries[] = [];
-    for (const ev of events) {
-      const key = leaseKey(ev.lease);
-      const old = this.peers.get(key);
-      if (old) before.push(this.entries(old));
-      if (ev.type === 'added') {
-        this.peers.set(key, ev.lease);
-        after.push(this.entries(ev.lease));
-      } else {
-        this.peers.delete(key);
-        this.skipped.delete(key);
-      }
-    }
     if (!this.initialised) {
       // The first batch is the whole picture: reconcile against the kernel, removing what
       // earlier runs left for leases that are gone, and re-creating nothing that is right.
+      // (The reconcile derives every lease's entries itself: none are computed here.)
+      for (const ev of events) this.record(ev);
       this.initialised = true;
       await this.reconcile('initial lease snapshot', signal);
       return;
+    }
+    const before: PeerEntries[] = [];
+    const after: PeerEntries[] = [];
+    for (const ev of events) {
+      const old = this.peers.get(leaseKey(ev.lease));
+      if (old) before.push(this.entries(old));
+      this.record(ev);
+      if (ev.type === 'added') after.push(this.entries(ev.lease));
     }
     // Delta: remove what the old leases had and the new ones do not; put the new ones.
     const diff = diffEntries(mergeEntries(after), mergeEntries(before));
@@ -167,6 +212,17 @@ export class PeerNetwork {
 
   /** Deletes first (routes before their neighbours), then puts (neighbours and FDB before routes). */
   private async apply(d: EntryDiff, signal: AbortSignal): Promise<number> {
+    const count = countChanges(d);
+    if (count <= QUIET_APPLY_THRESHOLD) return this.applyDiff(d, signal);
+    this.pauseEvents();
+    try {
+      return await this.applyDiff(d, signal);
+    } finally {
+      this.resumeEvents();
+    }
+  }
+
+  private async applyDiff(d: EntryDiff, signal: AbortSignal): Promise<number> {
     const k = this.opts.kernel;
     const o = { signal };
     const failures: string[] = [];

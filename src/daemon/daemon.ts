@@ -162,7 +162,7 @@ async function runNetwork(
     changedTo = l;
     scope.abort();
   });
-  const queue = new AsyncQueue<readonly LeaseEvent[]>();
+  const queue = new AsyncQueue<readonly LeaseEvent[]>(scope.signal);
   const watcher = new LeaseWatcher(network.lease);
   const ownKey = leaseKey(network.lease);
   const pump = (async () => {

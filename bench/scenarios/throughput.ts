@@ -1,0 +1,73 @@
+/**
+ * throughput-<backend>: two hosts, a pod behind each (test/cluster/pods.ts: veth to the host,
+ * gateway .1, pod .2, MTU = FLANNEL_MTU). iperf3 TCP, host to host over the underlay and pod
+ * to pod through flannel, alternating in the same run, BENCH_IPERF_REPEATS times each; the ratio of the
+ * medians. CPU-bound on this machine: both ends and the kernel's forwarding share 2 cores.
+ */
+import type { Cluster } from '../../test/cluster/harness.js';
+import { waitForPing } from '../../test/cluster/pod-traffic.js';
+import { addPod } from '../../test/cluster/pods.js';
+import { runIn } from '../../test/support/netns.js';
+import type { Metric, Scenario, ScenarioContext } from '../scenario.js';
+import { withCluster } from '../support/bench-cluster.js';
+import { nowMs } from '../support/clock.js';
+import { iperf3, type IperfEndpoint, type IperfFigures } from '../support/iperf.js';
+import { waitForEntries } from '../support/kernel-count.js';
+import { peerDevice } from '../support/peer-agent.js';
+import type { PeerBackend } from '../support/peer-leases.js';
+import { round, summarize } from '../support/stats.js';
+
+const SECONDS = 3;
+/** Transfers per path; env BENCH_IPERF_REPEATS (default 3): run-to-run spread on a busy 2-core box is ±10 %. */
+function repeats(): number {
+  const n = Number(process.env.BENCH_IPERF_REPEATS ?? 3);
+  return Number.isInteger(n) && n >= 1 && n <= 50 ? n : 3;
+}
+const REFERENCE: Record<PeerBackend, string> = { vxlan: 'Go flannel 0.83; target ≥ 0.83', 'host-gw': 'Go flannel 0.95; target ≥ 0.95' };
+
+export function throughput(backend: PeerBackend): Scenario {
+  return {
+    name: `throughput-${backend === 'host-gw' ? 'hostgw' : backend}`,
+    description: `${backend}: iperf3 -t ${SECONDS} pod to pod vs host to host (${repeats()}x each, alternating): ratio`,
+    timeoutMs: 120_000 + repeats() * 2 * (SECONDS + 5) * 1000,
+    needsRoot: true,
+    run: (ctx) =>
+      withCluster({ hosts: 2, config: { Network: '10.244.0.0/16', Backend: { Type: backend } }, signal: ctx.signal }, (cluster) => measure(cluster, backend, ctx)),
+  };
+}
+
+const gbps = (bps: number) => round(bps / 1e9, 3);
+
+async function measure(cluster: Cluster, backend: PeerBackend, ctx: ScenarioContext): Promise<Metric[]> {
+  const { signal } = ctx;
+  const agents = [1, 2].map((h) => cluster.startAgent(h));
+  const envs = await Promise.all(agents.map((a) => a.waitForSubnetFile({ timeoutMs: 30_000, signal })));
+  for (const h of [1, 2]) {
+    const { dev } = peerDevice(cluster, h, backend);
+    await waitForEntries({ ns: cluster.hostNs(h), dev, kinds: ['routes'], target: 1, t0: nowMs(), timeoutMs: 20_000, signal });
+  }
+  const pods = await Promise.all([1, 2].map((h) => addPod(cluster, h, `pod${h}`, envs[h - 1] ?? {})));
+  const [p1, p2] = pods;
+  if (!p1?.v4 || !p2?.v4) throw new Error('pods without IPv4 addresses');
+  await waitForPing(p1, p2.v4.ip, 10_000);
+  const host = (h: number): IperfEndpoint => ({ name: `host ${h}`, ip: cluster.hostAddress(h), exec: (argv, o) => runIn(cluster.hostNs(h), argv, { signal, ...o }) });
+  const pod = (p: typeof p1): IperfEndpoint => ({ name: p.name, ip: p.v4?.ip ?? '', exec: (argv, o) => p.exec(argv, o) });
+  const underlay: IperfFigures[] = [];
+  const overlay: IperfFigures[] = [];
+  for (let r = 0; r < repeats(); r++) {
+    underlay.push(await iperf3(host(1), host(2), SECONDS, signal));
+    overlay.push(await iperf3(pod(p1), pod(p2), SECONDS, signal));
+    ctx.progress(`round ${r + 1}: host ${gbps(underlay[r]?.bitsPerSecond ?? 0)} Gbit/s, pod ${gbps(overlay[r]?.bitsPerSecond ?? 0)} Gbit/s`);
+  }
+  const u = summarize(underlay.map((x) => x.bitsPerSecond));
+  const o = summarize(overlay.map((x) => x.bitsPerSecond));
+  const each = (xs: IperfFigures[]) => xs.map((x) => `${gbps(x.bitsPerSecond)} (retr ${x.retransmits}, cpu snd ${round(x.senderCpu, 0)}% rcv ${round(x.receiverCpu, 0)}%)`).join(', ');
+  return [
+    { metric: 'pod/host throughput ratio (medians)', value: round(o.p50 / u.p50, 3), unit: 'ratio', reference: REFERENCE[backend], note: `pod MTU ${p1.mtu}, underlay MTU 1500` },
+    { metric: 'host to host (underlay), median', value: gbps(u.p50), unit: 'Gbit/s', note: `each: ${each(underlay)}` },
+    { metric: 'pod to pod, median', value: gbps(o.p50), unit: 'Gbit/s', note: `each: ${each(overlay)}` },
+  ];
+}
+
+export const throughputVxlan = throughput('vxlan');
+export const throughputHostgw = throughput('host-gw');
