@@ -11,6 +11,7 @@ import { teardown5000 } from './scenarios/teardown-5000.js';
 import { convergence } from './scenarios/convergence.js';
 import { throughputHostgw, throughputVxlan } from './scenarios/throughput.js';
 import { idle5000 } from './scenarios/idle-5000.js';
+import { cniLatency } from './scenarios/cni-latency.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   startup3,
@@ -25,6 +26,7 @@ export const SCENARIOS: readonly Scenario[] = [
   throughputVxlan,
   throughputHostgw,
   idle5000,
+  cniLatency,
 ];
 
 export function findScenario(name: string): Scenario | undefined {

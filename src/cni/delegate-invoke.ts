@@ -2,10 +2,11 @@
  * Running delegate plugins as libcni's invoke package does: the executable named by the
  * config's `type` is looked up in the CNI_PATH directories and run with this plugin's own
  * environment (CNI_COMMAND set to the verb), the config on stdin, its stderr passed through.
- * A delegate's CNI error keeps its code; anything else it does wrong is error 100.
+ * A delegate's CNI error keeps its code; anything else it does wrong is error 100. File
+ * look-ups are synchronous: the plugin is a one-shot process with nothing else to do meanwhile.
  */
 import { spawn } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError } from '../errors.js';
 import { CniCode, type Verb } from './cni-spec.js';
@@ -48,7 +49,7 @@ export async function findPlugin(type: string, cniPath: readonly string[]): Prom
   for (const dir of cniPath) {
     const full = join(dir, type);
     try {
-      if ((await stat(full)).isFile()) return full;
+      if (statSync(full, { throwIfNoEntry: false })?.isFile()) return full;
     } catch {
       // not in this directory
     }

@@ -4,7 +4,7 @@
  * FLANNEL_SUBNET / FLANNEL_IPV6_SUBNET (masked to the network: 10.244.23.1/24 is
  * 10.244.23.0/24), FLANNEL_MTU and FLANNEL_IPMASQ ("true" or anything else).
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { CniError } from '../errors.js';
 import { IPNetwork } from '../ip/ip-network.js';
 import { parseEnvText } from '../subnet/subnet-env.js';
@@ -27,7 +27,7 @@ export interface SubnetFacts {
 export async function loadSubnetFacts(path: string): Promise<SubnetFacts> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {

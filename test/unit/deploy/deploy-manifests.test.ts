@@ -137,6 +137,8 @@ describe('deploy/Dockerfile', () => {
     assert.match(text, /^RUN npm ci --omit=dev/m);
     assert.match(text, /^COPY --from=build \/src\/dist\/src \.\/dist\/src$/m);
     assert.match(text, /^COPY bin \.\/bin$/m);
+    assert.match(text, /^RUN npm run build$/m);
+    assert.match(text, /^COPY --from=build \/src\/dist\/bundle \.\/dist\/bundle$/m);
     assert.ok(existsSync(`${ROOT}bin/flanneld`));
   });
 

@@ -1,0 +1,52 @@
+// Bundles the CNI plugin (tsc's output from dist/src/cni/cni-main.js and everything it imports)
+// into one ES module, dist/bundle/flannel-cni.js, which bin/flannel loads: the runtime starts
+// the plugin once per pod, and one file loads ~8 ms faster than the twenty modules it holds.
+// Run by `npm run build` after tsc. Each bundled module keeps its own import.meta.url (the URL
+// of its file under dist/src), so paths resolved next to a module, like the CHECK probe
+// script, stay right.
+import { readFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const entry = join(root, 'dist', 'src', 'cni', 'cni-main.js');
+const outfile = join(root, 'dist', 'bundle', 'flannel-cni.js');
+
+/**
+ * Rewrites `import.meta.url` in a bundled module to that module's own URL, relative to the
+ * bundle (a plain text replacement: a comment naming it is rewritten too, harmlessly).
+ */
+const keepModuleUrls = {
+  name: 'keep-module-urls',
+  setup(b) {
+    b.onLoad({ filter: /\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      if (!text.includes('import.meta.url')) return undefined;
+      const rel = relative(dirname(outfile), args.path).split(sep).join('/');
+      return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, import.meta.url).href`), loader: 'js' };
+    });
+  },
+};
+
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: [entry],
+  outfile,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // npm packages stay imports (the plugin uses none today); `new.target.name` of error classes
+  // must survive renaming.
+  packages: 'external',
+  keepNames: true,
+  sourcemap: 'linked',
+  metafile: true,
+  logLevel: 'warning',
+  plugins: [keepModuleUrls],
+});
+const bytes = result.metafile.outputs[relative(root, outfile).split(sep).join('/')]?.bytes;
+const modules = Object.keys(result.metafile.inputs).length;
+process.stdout.write(`bundle-cni: ${relative(root, outfile)}: ${modules} modules${bytes ? `, ${Math.round(bytes / 1024)} KiB` : ''}\n`);
