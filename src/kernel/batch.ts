@@ -1,19 +1,34 @@
 import { KernelBatchError, type KernelError } from '../errors.js';
 import { kernelError } from './kernel-errors.js';
-import type { BatchRequest, CallOptions, NetlinkSocket } from './netlink-socket.js';
+import { AttrWriter } from './netlink-codec.js';
+import type { BatchSource, CallOptions, NetlinkSocket } from './netlink-socket.js';
 
 /** How one kind of object goes into a batch: its message, its description, and which errnos count as success. */
 export interface BatchSpec<T> {
   op: string;
-  encode(item: T): BatchRequest;
+  /** Message type and flags (beyond REQUEST/ACK, which the socket sets). */
+  type: number;
+  flags: number;
+  /** Writes the message body (fixed family header and attributes) of one item. */
+  write(w: AttrWriter, item: T): void;
   describe(item: T): string;
   /** Errnos that mean success here (EEXIST for ensure, ENOENT/ESRCH for delete). */
   okErrnos?: ReadonlySet<number>;
 }
 
+/** The body of one item's message, on its own (for the single-request calls). */
+export function encodeBody<T>(spec: BatchSpec<T>, item: T): Buffer {
+  const w = new AttrWriter();
+  spec.write(w, item);
+  return w.toBuffer();
+}
+
 /**
  * Pipelines one request per item and throws KernelBatchError listing every failure (each a
- * KernelError naming its object). All items are attempted even when some fail.
+ * KernelError naming its object). All items are attempted even when some fail. Messages are
+ * encoded a chunk at a time as the chunks go out; every item is first encoded once into one
+ * scratch buffer, so that an item that cannot be encoded (a bad MAC) throws before anything
+ * is sent, as when all were encoded up front.
  */
 export async function runBatch<T>(
   nl: NetlinkSocket,
@@ -22,12 +37,22 @@ export async function runBatch<T>(
   opts: CallOptions = {},
 ): Promise<void> {
   if (items.length === 0) return;
-  const requests = items.map((item) => spec.encode(item));
-  const errnos = await nl.batch(requests, { op: spec.op, object: `${items.length} objects` }, opts);
-  const failures: KernelError[] = [];
-  errnos.forEach((errno, i) => {
-    if (errno === 0 || spec.okErrnos?.has(errno)) return;
-    failures.push(kernelError(spec.op, spec.describe(items[i] as T), errno));
-  });
-  if (failures.length > 0) throw new KernelBatchError(spec.op, failures, items.length);
+  const scratch = new AttrWriter(undefined, 256);
+  for (const item of items) spec.write(scratch.reset(), item);
+  const source: BatchSource = {
+    count: items.length,
+    write(w, i) {
+      const start = w.beginMessage(spec.type, spec.flags);
+      spec.write(w, items[i] as T);
+      w.endMessage(start);
+    },
+  };
+  const errnos = await nl.batchFrom(source, { op: spec.op, object: `${items.length} objects` }, opts);
+  let failures: KernelError[] | undefined;
+  for (let i = 0; i < errnos.length; i++) {
+    const errno = errnos[i] as number;
+    if (errno === 0 || spec.okErrnos?.has(errno)) continue;
+    (failures ??= []).push(kernelError(spec.op, spec.describe(items[i] as T), errno));
+  }
+  if (failures) throw new KernelBatchError(spec.op, failures, items.length);
 }

@@ -1,11 +1,10 @@
 import type { IPAddress } from '../ip/ip-address.js';
 import { runBatch, type BatchSpec } from './batch.js';
 import { NOT_FOUND_ERRNOS } from './kernel-errors.js';
-import { parseMac } from './mac-address.js';
-import { AttrWriter } from './netlink-codec.js';
+import type { AttrWriter } from './netlink-codec.js';
 import * as C from './netlink-constants.js';
-import type { BatchRequest, CallOptions, NetlinkSocket } from './netlink-socket.js';
-import { encodeNdmsg, parseNeighborMessage, type NeighborMessage } from './neighbor.js';
+import type { CallOptions, NetlinkSocket } from './netlink-socket.js';
+import { encodeNdmsg, neighborAttrIndex, neighborMessageFrom, writeNdmsg, type NeighborMessage } from './neighbor.js';
 
 /** A forwarding-database entry of a bridge-like device (AF_BRIDGE), e.g. a vxlan remote. */
 export interface FdbEntry {
@@ -35,23 +34,26 @@ export function toFdbEntry(m: NeighborMessage): FdbEntry | undefined {
   return f;
 }
 
-function encodeFdb(f: FdbEntry, del: boolean): Buffer {
+function writeFdb(w: AttrWriter, f: FdbEntry, del: boolean): void {
   const state = del ? 0 : (f.state ?? C.NUD_PERMANENT);
-  const w = new AttrWriter(encodeNdmsg(C.AF_BRIDGE, f.linkIndex, state, f.flags ?? C.NTF_SELF, 0));
-  w.bytes(C.NDA_LLADDR, parseMac(f.hardwareAddr));
+  writeNdmsg(w, C.AF_BRIDGE, f.linkIndex, state, f.flags ?? C.NTF_SELF, 0);
+  w.mac(C.NDA_LLADDR, f.hardwareAddr);
   if (f.dst) w.ip(C.NDA_DST, f.dst);
-  return w.toBuffer();
 }
 
 const REPLACE: BatchSpec<FdbEntry> = {
   op: 'replace fdb entry',
-  encode: (f): BatchRequest => ({ type: C.RTM_NEWNEIGH, flags: C.NLM_F_CREATE | C.NLM_F_REPLACE, body: encodeFdb(f, false) }),
+  type: C.RTM_NEWNEIGH,
+  flags: C.NLM_F_CREATE | C.NLM_F_REPLACE,
+  write: (w, f) => writeFdb(w, f, false),
   describe: describeFdb,
 };
 
 const DELETE: BatchSpec<FdbEntry> = {
   op: 'delete fdb entry',
-  encode: (f): BatchRequest => ({ type: C.RTM_DELNEIGH, flags: 0, body: encodeFdb(f, true) }),
+  type: C.RTM_DELNEIGH,
+  flags: 0,
+  write: (w, f) => writeFdb(w, f, true),
   describe: describeFdb,
   okErrnos: NOT_FOUND_ERRNOS,
 };
@@ -68,14 +70,13 @@ export function deleteFdb(nl: NetlinkSocket, entries: readonly FdbEntry[], opts:
 
 /** Equivalent to: `bridge fdb show [dev $dev]`. */
 export async function listFdb(nl: NetlinkSocket, filter: { linkIndex?: number } = {}, opts: CallOptions = {}): Promise<FdbEntry[]> {
-  const replies = await nl.dump(C.RTM_GETNEIGH, encodeNdmsg(C.AF_BRIDGE, 0, 0, 0, 0), { op: 'list fdb', object: 'all' }, opts);
-  const out: FdbEntry[] = [];
-  for (const m of replies) {
-    if (m.type !== C.RTM_NEWNEIGH) continue;
-    const f = toFdbEntry(parseNeighborMessage(m));
-    if (!f) continue;
-    if (filter.linkIndex !== undefined && f.linkIndex !== filter.linkIndex) continue;
-    out.push(f);
-  }
-  return out;
+  const attrs = neighborAttrIndex();
+  const desc = { op: 'list fdb', object: 'all' };
+  return nl.dumpParsed(C.RTM_GETNEIGH, encodeNdmsg(C.AF_BRIDGE, 0, 0, 0, 0), desc, opts, (m) => {
+    const p = m.payload;
+    // IP neighbours and entries of other links are skipped before any object is built.
+    if (m.type !== C.RTM_NEWNEIGH || p.readUInt8(0) !== C.AF_BRIDGE) return undefined;
+    if (filter.linkIndex !== undefined && p.readInt32LE(4) !== filter.linkIndex) return undefined;
+    return toFdbEntry(neighborMessageFrom(p, attrs));
+  });
 }

@@ -1,10 +1,10 @@
 import type { Family, IPAddress } from '../ip/ip-address.js';
 import { runBatch, type BatchSpec } from './batch.js';
 import { NOT_FOUND_ERRNOS } from './kernel-errors.js';
-import { formatMac, parseMac } from './mac-address.js';
-import { AttrWriter, familyOf, ipFromBytes, parseAttrs, readU32, type NetlinkMessage } from './netlink-codec.js';
+import { AttrIndex } from './attr-index.js';
+import { AttrWriter, familyOf, type NetlinkMessage } from './netlink-codec.js';
 import * as C from './netlink-constants.js';
-import type { BatchRequest, CallOptions, NetlinkSocket } from './netlink-socket.js';
+import type { CallOptions, NetlinkSocket } from './netlink-socket.js';
 
 /** An IP neighbour (ARP / NDP entry) on a link. */
 export interface Neighbor {
@@ -31,18 +31,27 @@ export interface NeighborMessage {
 }
 
 export function encodeNdmsg(family: number, linkIndex: number, state: number, flags: number, type: number): Buffer {
-  const b = Buffer.alloc(12);
-  b.writeUInt8(family, 0);
-  b.writeInt32LE(linkIndex, 4);
-  b.writeUInt16LE(state, 8);
-  b.writeUInt8(flags, 10);
-  b.writeUInt8(type, 11);
-  return b;
+  const w = new AttrWriter(undefined, 16);
+  writeNdmsg(w, family, linkIndex, state, flags, type);
+  return w.toBuffer();
 }
 
+/** The ndmsg header, written into `w`. */
+export function writeNdmsg(w: AttrWriter, family: number, linkIndex: number, state: number, flags: number, type: number): void {
+  const at = w.fixed(12);
+  w.setU8(at, family).setI32(at + 4, linkIndex).setU16(at + 8, state).setU8(at + 10, flags).setU8(at + 11, type);
+}
+
+/** The highest NDA_* type parseNeighborMessage reads. */
+const NEIGH_ATTR_MAX = C.NDA_MASTER;
+
 export function parseNeighborMessage(msg: NetlinkMessage): NeighborMessage {
-  const p = msg.payload;
-  const attrs = parseAttrs(p, 12);
+  return neighborMessageFrom(msg.payload, new AttrIndex(NEIGH_ATTR_MAX));
+}
+
+/** parseNeighborMessage() of an ndmsg payload, with `attrs` (reused across a dump) for its attributes. */
+export function neighborMessageFrom(p: Buffer, attrs: AttrIndex): NeighborMessage {
+  attrs.scan(p, 12);
   const out: NeighborMessage = {
     family: p.readUInt8(0),
     linkIndex: p.readInt32LE(4),
@@ -50,15 +59,20 @@ export function parseNeighborMessage(msg: NetlinkMessage): NeighborMessage {
     flags: p.readUInt8(10),
     type: p.readUInt8(11),
   };
-  const dst = ipFromBytes(attrs.get(C.NDA_DST));
+  const dst = attrs.ip(C.NDA_DST);
   if (dst) out.dst = dst;
-  const ll = attrs.get(C.NDA_LLADDR);
-  if (ll && ll.length > 0) out.hardwareAddr = formatMac(ll);
-  const vni = readU32(attrs.get(C.NDA_VNI));
+  const mac = attrs.mac(C.NDA_LLADDR);
+  if (mac) out.hardwareAddr = mac;
+  const vni = attrs.u32(C.NDA_VNI);
   if (vni !== undefined) out.vni = vni;
-  const master = readU32(attrs.get(C.NDA_MASTER));
+  const master = attrs.u32(C.NDA_MASTER);
   if (master !== undefined) out.masterIndex = master;
   return out;
+}
+
+/** An allocation-free attribute index sized for neighbour messages, to reuse across a dump. */
+export function neighborAttrIndex(): AttrIndex {
+  return new AttrIndex(NEIGH_ATTR_MAX);
 }
 
 /** The IP neighbour in a neighbour message, or undefined for bridge (FDB) messages. */
@@ -73,23 +87,26 @@ export function describeNeighbor(n: Neighbor): string {
   return `${n.ip.toString()}${n.hardwareAddr ? ` lladdr ${n.hardwareAddr}` : ''} dev #${n.linkIndex}`;
 }
 
-function encodeNeighbor(n: Neighbor, del: boolean): Buffer {
+function writeNeighbor(w: AttrWriter, n: Neighbor, del: boolean): void {
   const state = del ? 0 : (n.state ?? C.NUD_PERMANENT);
-  const w = new AttrWriter(encodeNdmsg(familyOf(n.ip), n.linkIndex, state, n.flags ?? 0, del ? 0 : C.RTN_UNICAST));
+  writeNdmsg(w, familyOf(n.ip), n.linkIndex, state, n.flags ?? 0, del ? 0 : C.RTN_UNICAST);
   w.ip(C.NDA_DST, n.ip);
-  if (n.hardwareAddr && !del) w.bytes(C.NDA_LLADDR, parseMac(n.hardwareAddr));
-  return w.toBuffer();
+  if (n.hardwareAddr && !del) w.mac(C.NDA_LLADDR, n.hardwareAddr);
 }
 
 const REPLACE: BatchSpec<Neighbor> = {
   op: 'replace neighbor',
-  encode: (n): BatchRequest => ({ type: C.RTM_NEWNEIGH, flags: C.NLM_F_CREATE | C.NLM_F_REPLACE, body: encodeNeighbor(n, false) }),
+  type: C.RTM_NEWNEIGH,
+  flags: C.NLM_F_CREATE | C.NLM_F_REPLACE,
+  write: (w, n) => writeNeighbor(w, n, false),
   describe: describeNeighbor,
 };
 
 const DELETE: BatchSpec<Neighbor> = {
   op: 'delete neighbor',
-  encode: (n): BatchRequest => ({ type: C.RTM_DELNEIGH, flags: 0, body: encodeNeighbor(n, true) }),
+  type: C.RTM_DELNEIGH,
+  flags: 0,
+  write: (w, n) => writeNeighbor(w, n, true),
   describe: describeNeighbor,
   okErrnos: NOT_FOUND_ERRNOS,
 };
@@ -114,15 +131,14 @@ export async function listNeighbors(
   const w = new AttrWriter(encodeNdmsg(af, 0, 0, 0, 0));
   if (filter.linkIndex !== undefined) w.u32(C.NDA_IFINDEX, filter.linkIndex);
   const body = w.toBuffer();
-  const replies = await nl.dump(C.RTM_GETNEIGH, body, { op: 'list neighbors', object: 'all' }, opts);
-  const out: Neighbor[] = [];
-  for (const m of replies) {
-    if (m.type !== C.RTM_NEWNEIGH) continue;
-    const n = toNeighbor(parseNeighborMessage(m));
-    if (!n) continue;
-    if (filter.linkIndex !== undefined && n.linkIndex !== filter.linkIndex) continue;
-    if (filter.family !== undefined && n.ip.family !== filter.family) continue;
-    out.push(n);
-  }
-  return out;
+  const attrs = neighborAttrIndex();
+  return nl.dumpParsed(C.RTM_GETNEIGH, body, { op: 'list neighbors', object: 'all' }, opts, (m) => {
+    if (m.type !== C.RTM_NEWNEIGH) return undefined;
+    const family = m.payload.readUInt8(0);
+    // Bridge (FDB) entries and other links are skipped before any object is built.
+    if (family !== C.AF_INET && family !== C.AF_INET6) return undefined;
+    if (filter.linkIndex !== undefined && m.payload.readInt32LE(4) !== filter.linkIndex) return undefined;
+    const n = toNeighbor(neighborMessageFrom(m.payload, attrs));
+    return n && (filter.family === undefined || n.ip.family === filter.family) ? n : undefined;
+  });
 }

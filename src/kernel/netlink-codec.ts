@@ -1,4 +1,5 @@
 import { IPAddress, type Family } from '../ip/ip-address.js';
+import { writeMac } from './mac-address.js';
 import { AF_INET, AF_INET6, NLMSG_HDRLEN } from './netlink-constants.js';
 
 /** One netlink message as received: the header fields and the payload after the header. */
@@ -19,21 +20,94 @@ export function align4(n: number): number {
 
 /**
  * Builds a fixed family header followed by netlink attributes (struct nlattr + payload,
- * each padded to 4 bytes), written in place into one growing buffer.
+ * each padded to 4 bytes), written in place into one growing buffer. It can also frame whole
+ * messages (beginMessage/endMessage), many after one another: a batch chunk is written this
+ * way into one buffer, with no object per message.
  */
 export class AttrWriter {
   private buf: Buffer;
   private len = 0;
 
-  /** `prefix` is the fixed header (ifinfomsg, rtmsg...) written first, padded to 4 bytes. */
-  constructor(prefix?: Uint8Array) {
-    this.buf = Buffer.allocUnsafe(128);
-    if (prefix) {
-      this.reserve(align4(prefix.length));
-      this.buf.set(prefix, 0);
-      this.pad(prefix.length, align4(prefix.length));
-      this.len = align4(prefix.length);
-    }
+  /**
+   * `prefix` is the fixed header (ifinfomsg, rtmsg...) written first, padded to 4 bytes;
+   * `capacity` the initial buffer size (it grows as needed).
+   */
+  constructor(prefix?: Uint8Array, capacity = 128) {
+    this.buf = Buffer.allocUnsafe(Math.max(capacity, 16));
+    if (prefix) this.raw(prefix);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.len;
+  }
+
+  /** Forgets what was written and keeps the buffer, for the next message or chunk. */
+  reset(): this {
+    this.len = 0;
+    return this;
+  }
+
+  /** Appends bytes as they are (a fixed header or a pre-encoded body), padded to 4 bytes. */
+  raw(data: Uint8Array): this {
+    const at = this.len;
+    this.reserve(align4(data.length));
+    this.buf.set(data, at);
+    return this.finish(at, data.length);
+  }
+
+  /**
+   * Appends `size` zero bytes, padded to 4 (a fixed family header: rtmsg, ndmsg...), and
+   * returns their offset, for setU8() and friends to fill in.
+   */
+  fixed(size: number): number {
+    const at = this.len;
+    this.reserve(align4(size));
+    this.buf.fill(0, at, at + align4(size));
+    this.len = at + align4(size);
+    return at;
+  }
+
+  /** Writes at an offset returned by fixed() (Node's range checks apply, as for any Buffer write). */
+  setU8(at: number, value: number): this {
+    this.buf.writeUInt8(value, at);
+    return this;
+  }
+
+  setU16(at: number, value: number): this {
+    this.buf.writeUInt16LE(value, at);
+    return this;
+  }
+
+  setU32(at: number, value: number): this {
+    this.buf.writeUInt32LE(value, at);
+    return this;
+  }
+
+  setI32(at: number, value: number): this {
+    this.buf.writeInt32LE(value, at);
+    return this;
+  }
+
+  /** Starts a message: an nlmsghdr (sequence number and port 0); returns its offset for endMessage(). */
+  beginMessage(type: number, flags: number): number {
+    const at = this.fixed(NLMSG_HDRLEN);
+    this.buf.writeUInt16LE(type, at + 4);
+    this.buf.writeUInt16LE(flags, at + 6);
+    return at;
+  }
+
+  /** Ends the message begun at `start`: sets its length. */
+  endMessage(start: number): this {
+    this.buf.writeUInt32LE(this.len - start, start);
+    return this;
+  }
+
+  /** Sets the sequence number of the message at `start` and adds `flags` (REQUEST, ACK) to its flags. */
+  stampMessage(start: number, seq: number, flags: number): this {
+    this.buf.writeUInt16LE(this.buf.readUInt16LE(start + 6) | flags, start + 6);
+    this.buf.writeUInt32LE(seq >>> 0, start + 8);
+    return this;
   }
 
   bytes(type: number, data: Uint8Array): this {
@@ -59,6 +133,13 @@ export class AttrWriter {
     const at = this.header(type, 2);
     this.buf.writeUInt16BE(value & 0xffff, at);
     return this.finish(at, 2);
+  }
+
+  /** A 6-byte link-layer address from its text ("aa:bb:cc:dd:ee:ff"); throws AddressParseError. */
+  mac(type: number, text: string): this {
+    const at = this.header(type, 6);
+    writeMac(text, this.buf, at);
+    return this.finish(at, 6);
   }
 
   /** A NUL-terminated string. */

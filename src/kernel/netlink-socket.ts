@@ -1,10 +1,12 @@
 import { constants } from 'node:os';
 import { KernelError } from '../errors.js';
 import { Errno, kernelError } from './kernel-errors.js';
-import { encodeMessage, parseMessages, type NetlinkMessage } from './netlink-codec.js';
+import { ChunkTable, writeChunk, type BatchSource, type Chunk } from './batch-chunks.js';
+import { align4, encodeMessage, type NetlinkMessage } from './netlink-codec.js';
 import {
   NLMSG_DONE,
   NLMSG_ERROR,
+  NLMSG_HDRLEN,
   NLMSG_MIN_TYPE,
   NLM_F_ACK,
   NLM_F_DUMP,
@@ -12,6 +14,8 @@ import {
   NLM_F_REQUEST,
 } from './netlink-constants.js';
 import { openRawSocket, rawErrno, type RawSocket } from './raw-socket.js';
+
+export type { BatchSource } from './batch-chunks.js';
 
 /** What a request is about, for the error it may raise: "replace route" + "10.1.0.0/24 via ...". */
 export interface RequestDescription {
@@ -32,10 +36,12 @@ export interface BatchRequest {
   body: Buffer;
 }
 
+/** One request or dump in flight. */
 interface Waiter {
-  messages: NetlinkMessage[] | undefined;
   dump: boolean;
   interrupted: boolean;
+  /** A reply before the ACK or NLMSG_DONE (a dump part, RTM_GETLINK's answer). */
+  add(msg: NetlinkMessage): void;
   done(errno: number): void;
 }
 
@@ -51,6 +57,7 @@ const DUMP_RETRIES = 5;
  */
 export class NetlinkSocket {
   private readonly pending = new Map<number, Waiter>();
+  private readonly chunks = new ChunkTable();
   private seq = Math.floor(Math.random() * 0x7fffffff);
   private closed = false;
   private dumpTail: Promise<unknown> = Promise.resolve();
@@ -75,8 +82,10 @@ export class NetlinkSocket {
   }
 
   /** Sends one request with NLM_F_ACK; resolves with the replies before the ACK (e.g. RTM_GETLINK's). */
-  request(type: number, flags: number, body: Buffer, desc: RequestDescription, opts: CallOptions = {}): Promise<NetlinkMessage[]> {
-    return this.call(type, NLM_F_REQUEST | NLM_F_ACK | flags, body, desc, opts, false);
+  async request(type: number, flags: number, body: Buffer, desc: RequestDescription, opts: CallOptions = {}): Promise<NetlinkMessage[]> {
+    const replies: NetlinkMessage[] = [];
+    await this.call(type, NLM_F_REQUEST | NLM_F_ACK | flags, body, desc, opts, false, (msg) => replies.push(msg));
+    return replies;
   }
 
   /**
@@ -102,17 +111,39 @@ export class NetlinkSocket {
 
   /** A dump (NLM_F_DUMP): all parts until NLMSG_DONE. Retried while the kernel flags it interrupted. */
   dump(type: number, body: Buffer, desc: RequestDescription, opts: CallOptions = {}): Promise<NetlinkMessage[]> {
-    const run = async (): Promise<NetlinkMessage[]> => {
-      let last: NetlinkMessage[] = [];
-      for (let attempt = 0; attempt < DUMP_RETRIES; attempt++) {
-        let interrupted = false;
-        last = await this.call(type, NLM_F_REQUEST | NLM_F_DUMP, body, desc, opts, true, () => {
-          interrupted = true;
+    return this.dumpParsed(type, body, desc, opts, (msg) => msg);
+  }
+
+  /**
+   * A dump whose parts are handed to `parse` as they arrive (undefined: left out), so that
+   * neither the parts nor the datagrams that hold them are kept until the dump ends. An
+   * exception of `parse` rejects the dump once it is over. Retried as dump() is.
+   */
+  dumpParsed<T>(
+    type: number,
+    body: Buffer,
+    desc: RequestDescription,
+    opts: CallOptions,
+    parse: (msg: NetlinkMessage) => T | undefined,
+  ): Promise<T[]> {
+    const run = async (): Promise<T[]> => {
+      for (let attempt = 1; ; attempt++) {
+        const out: T[] = [];
+        let failure: { err: unknown } | undefined;
+        const interrupted = await this.call(type, NLM_F_REQUEST | NLM_F_DUMP, body, desc, opts, true, (msg) => {
+          if (failure) return;
+          try {
+            const value = parse(msg);
+            if (value !== undefined) out.push(value);
+          } catch (err) {
+            failure = { err };
+          }
         });
-        if (!interrupted) break;
+        // After DUMP_RETRIES interrupted dumps the last one is returned: callers reconcile again later.
+        if (interrupted && attempt < DUMP_RETRIES) continue;
+        if (failure) throw failure.err;
+        return out;
       }
-      // After DUMP_RETRIES interrupted dumps the last one is returned: callers reconcile again later.
-      return last;
     };
     const result = this.dumpTail.then(run, run);
     this.dumpTail = result.catch(() => undefined);
@@ -125,40 +156,60 @@ export class NetlinkSocket {
    * others arrive before that ACK). One chunk is in flight at a time, which bounds the
    * replies queued on the socket. Resolves with the errno of each request (0 = success).
    */
-  async batch(requests: readonly BatchRequest[], desc: RequestDescription, opts: CallOptions = {}): Promise<Int32Array> {
-    const results = new Int32Array(requests.length);
-    for (let start = 0; start < requests.length; start += BATCH_CHUNK) {
-      opts.signal?.throwIfAborted();
-      const end = Math.min(start + BATCH_CHUNK, requests.length);
-      const bufs: Buffer[] = [];
-      const seqs: number[] = [];
-      const barrier = new Promise<number>((resolve) => {
-        for (let i = start; i < end; i++) {
-          const req = requests[i] as BatchRequest;
-          const seq = this.nextSeq();
-          const isLast = i === end - 1;
-          seqs.push(seq);
-          bufs.push(encodeMessage(req.type, NLM_F_REQUEST | req.flags | (isLast ? NLM_F_ACK : 0), seq, req.body));
-          this.pending.set(seq, {
-            messages: undefined,
-            dump: false,
-            interrupted: false,
-            done: (errno) => {
-              results[i] = errno;
-              if (isLast) resolve(errno);
-            },
-          });
-        }
-      });
-      try {
+  batch(requests: readonly BatchRequest[], desc: RequestDescription, opts: CallOptions = {}): Promise<Int32Array> {
+    const source: BatchSource = {
+      count: requests.length,
+      write(w, i) {
+        const req = requests[i] as BatchRequest;
+        const start = w.beginMessage(req.type, req.flags);
+        w.raw(req.body).endMessage(start);
+        w.setU32(start, NLMSG_HDRLEN + req.body.length);
+      },
+    };
+    return this.batchFrom(source, desc, opts);
+  }
+
+  /**
+   * batch() over requests encoded only when their chunk goes out: only the chunk in flight
+   * is in memory, as one buffer, and it is waited on with one promise; one timer and one
+   * abort listener serve the whole batch, the timer restarted for each chunk.
+   */
+  async batchFrom(source: BatchSource, desc: RequestDescription, opts: CallOptions = {}): Promise<Int32Array> {
+    const total = source.count;
+    const results = new Int32Array(total);
+    if (total === 0) return results;
+    let fail: ((err: unknown) => void) | undefined;
+    const onTimeout = (): void => fail?.(kernelError(desc.op, desc.object, Errno.ETIMEDOUT, { notFound: false }));
+    const onAbort = (): void => fail?.(opts.signal?.reason);
+    const timer = setTimeout(onTimeout, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let chunk: Chunk | undefined;
+    try {
+      for (let base = 0; base < total; base += BATCH_CHUNK) {
+        opts.signal?.throwIfAborted();
         this.assertOpen(desc);
+        const count = Math.min(BATCH_CHUNK, total - base);
+        const first = this.takeSeqs(count);
+        const bytes = writeChunk(source, base, count, first);
+        const answered = new Promise<void>((resolve, reject) => {
+          chunk = { first, count, base, results, settle: resolve };
+          fail = reject;
+        });
+        const c = chunk as Chunk;
+        this.chunks.add(c);
         this.raw.ref();
-        this.send(Buffer.concat(bufs), seqs);
-        await bounded(barrier, desc, opts);
-      } finally {
-        for (const seq of seqs) this.pending.delete(seq);
-        this.unrefIfIdle();
+        timer.refresh();
+        this.raw.send(bytes, undefined, (err) => {
+          if (err && this.chunks.has(c)) this.chunks.finish(c, rawErrno(err));
+        });
+        await answered;
+        fail = undefined;
       }
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (chunk) this.chunks.delete(chunk);
+      this.unrefIfIdle();
     }
     return results;
   }
@@ -170,6 +221,7 @@ export class NetlinkSocket {
     this.raw.close();
   }
 
+  /** One request or dump; resolves with whether the kernel flagged it interrupted (NLM_F_DUMP_INTR). */
   private call(
     type: number,
     flags: number,
@@ -177,65 +229,70 @@ export class NetlinkSocket {
     desc: RequestDescription,
     opts: CallOptions,
     dump: boolean,
-    onInterrupted?: () => void,
-  ): Promise<NetlinkMessage[]> {
+    add: (msg: NetlinkMessage) => void,
+  ): Promise<boolean> {
     opts.signal?.throwIfAborted();
     this.assertOpen(desc);
     const seq = this.nextSeq();
-    const messages: NetlinkMessage[] = [];
-    const answer = new Promise<NetlinkMessage[]>((resolve, reject) => {
+    const answer = new Promise<boolean>((resolve, reject) => {
       this.pending.set(seq, {
-        messages,
         dump,
         interrupted: false,
+        add,
         done(errno) {
-          if (this.interrupted) onInterrupted?.();
-          if (errno === 0) resolve(messages);
+          if (errno === 0) resolve(this.interrupted);
           else reject(kernelError(desc.op, desc.object, errno));
         },
       });
     });
     this.raw.ref();
-    this.send(encodeMessage(type, flags, seq, body), [seq]);
+    this.raw.send(encodeMessage(type, flags, seq, body), undefined, (err) => {
+      if (err) this.settle(seq, rawErrno(err));
+    });
     return bounded(answer, desc, opts).finally(() => {
       this.pending.delete(seq);
       this.unrefIfIdle();
     });
   }
 
-  private send(buf: Buffer, seqs: readonly number[]): void {
-    this.raw.send(buf, undefined, (err) => {
-      if (!err) return;
-      const errno = rawErrno(err);
-      for (const seq of seqs) this.settle(seq, errno);
-    });
-  }
-
+  /** Walks the messages of a datagram in place: no object for an ACK or an error. */
   private onDatagram(buf: Buffer): void {
-    for (const msg of parseMessages(buf)) {
-      const waiter = this.pending.get(msg.seq);
-      if (!waiter) continue;
-      if (msg.type === NLMSG_ERROR) {
-        this.settle(msg.seq, msg.payload.length >= 4 ? -msg.payload.readInt32LE(0) : Errno.EINTR);
-      } else if (msg.type === NLMSG_DONE) {
-        if (waiter.dump) this.settle(msg.seq, msg.payload.length >= 4 ? -msg.payload.readInt32LE(0) : 0);
-      } else if (msg.type >= NLMSG_MIN_TYPE && waiter.messages) {
-        if (msg.flags & NLM_F_DUMP_INTR) waiter.interrupted = true;
-        waiter.messages.push(msg);
+    let off = 0;
+    while (off + NLMSG_HDRLEN <= buf.length) {
+      const len = buf.readUInt32LE(off);
+      if (len < NLMSG_HDRLEN || off + len > buf.length) break;
+      const type = buf.readUInt16LE(off + 4);
+      const seq = buf.readUInt32LE(off + 8);
+      if (type === NLMSG_ERROR) {
+        const errno = len >= NLMSG_HDRLEN + 4 ? -buf.readInt32LE(off + NLMSG_HDRLEN) : Errno.EINTR;
+        if (!this.settle(seq, errno)) this.chunks.answer(seq, errno);
+      } else {
+        const waiter = this.pending.get(seq);
+        if (waiter && type === NLMSG_DONE) {
+          if (waiter.dump) this.settle(seq, len >= NLMSG_HDRLEN + 4 ? -buf.readInt32LE(off + NLMSG_HDRLEN) : 0);
+        } else if (waiter && type >= NLMSG_MIN_TYPE) {
+          const flags = buf.readUInt16LE(off + 6);
+          if (flags & NLM_F_DUMP_INTR) waiter.interrupted = true;
+          waiter.add({ type, flags, seq, pid: buf.readUInt32LE(off + 12), payload: buf.subarray(off + NLMSG_HDRLEN, off + len) });
+        }
       }
+      off += align4(len);
     }
   }
 
-  private settle(seq: number, errno: number): void {
+  /** Ends the request numbered `seq` with `errno`; false when none is waiting. */
+  private settle(seq: number, errno: number): boolean {
     const waiter = this.pending.get(seq);
-    if (!waiter) return;
+    if (!waiter) return false;
     this.pending.delete(seq);
     waiter.done(errno);
+    return true;
   }
 
   /** Replies were lost (ENOBUFS) or the socket failed: nothing pending can be trusted. */
   private failAll(errno: number): void {
     for (const seq of [...this.pending.keys()]) this.settle(seq, errno);
+    this.chunks.failAll(errno);
   }
 
   private nextSeq(): number {
@@ -243,8 +300,16 @@ export class NetlinkSocket {
     return this.seq;
   }
 
+  /** `count` consecutive sequence numbers (never 0, never wrapping); returns the first. */
+  private takeSeqs(count: number): number {
+    if (this.seq + count > 0xffffffff) this.seq = 0;
+    const first = this.seq + 1;
+    this.seq += count;
+    return first;
+  }
+
   private unrefIfIdle(): void {
-    if (this.pending.size === 0 && !this.closed) this.raw.unref();
+    if (this.pending.size === 0 && this.chunks.size === 0 && !this.closed) this.raw.unref();
   }
 
   private assertOpen(desc: RequestDescription): void {

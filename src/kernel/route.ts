@@ -1,10 +1,11 @@
 import { IPAddress, type Family } from '../ip/ip-address.js';
 import { IPNetwork } from '../ip/ip-network.js';
-import { runBatch, type BatchSpec } from './batch.js';
+import { AttrIndex } from './attr-index.js';
+import { encodeBody, runBatch, type BatchSpec } from './batch.js';
 import { Errno, kernelError, NOT_FOUND_ERRNOS } from './kernel-errors.js';
-import { AttrWriter, familyOf, ipFamilyOf, ipFromBytes, parseAttrs, readU32, type NetlinkMessage } from './netlink-codec.js';
+import { AttrWriter, familyOf, ipFamilyOf, type NetlinkMessage } from './netlink-codec.js';
 import * as C from './netlink-constants.js';
-import type { BatchRequest, CallOptions, NetlinkSocket } from './netlink-socket.js';
+import type { CallOptions, NetlinkSocket } from './netlink-socket.js';
 
 /** A route (RTM_NEWROUTE). `dst` 0.0.0.0/0 (or ::/0) is the default route. */
 export interface Route {
@@ -35,35 +36,30 @@ export interface RouteFilter {
   dst?: IPNetwork;
 }
 
-function encodeRtmsg(r: Route, del: boolean): Buffer {
+/** The rtmsg header and attributes of a route request, written into `w`. */
+function writeRoute(w: AttrWriter, r: Route, del: boolean): void {
   const table = r.table ?? C.RT_TABLE_MAIN;
-  const b = Buffer.alloc(12);
-  b.writeUInt8(familyOf(r.dst.ip), 0);
-  b.writeUInt8(r.dst.prefixLength, 1);
-  b.writeUInt8(table < 256 ? table : C.RT_TABLE_UNSPEC, 4);
+  const at = w.fixed(12);
+  w.setU8(at, familyOf(r.dst.ip));
+  w.setU8(at + 1, r.dst.prefixLength);
+  w.setU8(at + 4, table < 256 ? table : C.RT_TABLE_UNSPEC);
   if (del) {
     // As `ip route del`: any protocol, any scope, any type matches.
-    b.writeUInt8(C.RTPROT_UNSPEC, 5);
-    b.writeUInt8(C.RT_SCOPE_NOWHERE, 6);
-    b.writeUInt8(C.RTN_UNSPEC, 7);
+    w.setU8(at + 5, C.RTPROT_UNSPEC);
+    w.setU8(at + 6, C.RT_SCOPE_NOWHERE);
+    w.setU8(at + 7, C.RTN_UNSPEC);
   } else {
-    b.writeUInt8(r.protocol ?? C.RTPROT_BOOT, 5);
-    b.writeUInt8(r.scope ?? (r.gateway ? C.RT_SCOPE_UNIVERSE : C.RT_SCOPE_LINK), 6);
-    b.writeUInt8(r.type ?? C.RTN_UNICAST, 7);
-    b.writeUInt32LE(r.onlink ? C.RTNH_F_ONLINK : 0, 8);
+    w.setU8(at + 5, r.protocol ?? C.RTPROT_BOOT);
+    w.setU8(at + 6, r.scope ?? (r.gateway ? C.RT_SCOPE_UNIVERSE : C.RT_SCOPE_LINK));
+    w.setU8(at + 7, r.type ?? C.RTN_UNICAST);
+    w.setU32(at + 8, r.onlink ? C.RTNH_F_ONLINK : 0);
   }
-  return b;
-}
-
-function encodeRoute(r: Route, del: boolean): Buffer {
-  const w = new AttrWriter(encodeRtmsg(r, del));
   if (r.dst.prefixLength > 0) w.ip(C.RTA_DST, r.dst.ip);
-  w.u32(C.RTA_TABLE, r.table ?? C.RT_TABLE_MAIN);
+  w.u32(C.RTA_TABLE, table);
   if (r.gateway) w.ip(C.RTA_GATEWAY, r.gateway);
   if (r.linkIndex) w.u32(C.RTA_OIF, r.linkIndex);
   if (r.priority !== undefined) w.u32(C.RTA_PRIORITY, r.priority);
   if (r.src && !del) w.ip(C.RTA_PREFSRC, r.src);
-  return w.toBuffer();
 }
 
 /** `ip route` words for a route, for messages: "10.244.3.0/24 via 10.244.3.0 dev #4 onlink". */
@@ -79,53 +75,62 @@ export function describeRoute(r: Route): string {
 
 /** Parses RTM_NEWROUTE/RTM_DELROUTE; undefined for families other than IPv4/IPv6. */
 export function parseRoute(msg: NetlinkMessage): Route | undefined {
-  const p = msg.payload;
+  return routeFrom(msg.payload, new AttrIndex(ROUTE_ATTR_MAX).scan(msg.payload, 12));
+}
+
+/** The highest RTA_* type parseRoute reads. */
+const ROUTE_ATTR_MAX = C.RTA_TABLE;
+
+/** parseRoute() of an rtmsg payload whose attributes `attrs` (reused across a dump) has scanned. */
+function routeFrom(p: Buffer, attrs: AttrIndex): Route | undefined {
   const family = ipFamilyOf(p.readUInt8(0));
   if (!family) return undefined;
-  const attrs = parseAttrs(p, 12);
-  const dstIp = ipFromBytes(attrs.get(C.RTA_DST)) ?? IPAddress.of(family, 0n);
+  const dstIp = attrs.ip(C.RTA_DST) ?? IPAddress.of(family, 0n);
   const route: Route = {
     dst: IPNetwork.of(dstIp, p.readUInt8(1)),
-    table: readU32(attrs.get(C.RTA_TABLE)) ?? p.readUInt8(4),
+    table: attrs.u32(C.RTA_TABLE) ?? p.readUInt8(4),
     protocol: p.readUInt8(5),
     scope: p.readUInt8(6),
     type: p.readUInt8(7),
   };
   const flags = p.readUInt32LE(8);
   if (flags & C.RTNH_F_ONLINK) route.onlink = true;
-  const gw = ipFromBytes(attrs.get(C.RTA_GATEWAY));
+  const gw = attrs.ip(C.RTA_GATEWAY);
   if (gw) route.gateway = gw;
-  const oif = readU32(attrs.get(C.RTA_OIF));
+  const oif = attrs.u32(C.RTA_OIF);
   if (oif) route.linkIndex = oif;
-  const prio = readU32(attrs.get(C.RTA_PRIORITY));
+  const prio = attrs.u32(C.RTA_PRIORITY);
   if (prio !== undefined) route.priority = prio;
-  const src = ipFromBytes(attrs.get(C.RTA_PREFSRC));
+  const src = attrs.ip(C.RTA_PREFSRC);
   if (src) route.src = src;
   return route;
 }
 
 const REPLACE: BatchSpec<Route> = {
   op: 'replace route',
-  encode: (r): BatchRequest => ({ type: C.RTM_NEWROUTE, flags: C.NLM_F_CREATE | C.NLM_F_REPLACE, body: encodeRoute(r, false) }),
+  type: C.RTM_NEWROUTE,
+  flags: C.NLM_F_CREATE | C.NLM_F_REPLACE,
+  write: (w, r) => writeRoute(w, r, false),
   describe: describeRoute,
 };
 
 const DELETE: BatchSpec<Route> = {
   op: 'delete route',
-  encode: (r): BatchRequest => ({ type: C.RTM_DELROUTE, flags: 0, body: encodeRoute(r, true) }),
+  type: C.RTM_DELROUTE,
+  flags: 0,
+  write: (w, r) => writeRoute(w, r, true),
   describe: describeRoute,
   okErrnos: NOT_FOUND_ERRNOS,
 };
 
 /** Equivalent to: `ip route replace $dst via $gw dev $dev [onlink] [table $t]`. */
 export async function replaceRoute(nl: NetlinkSocket, r: Route, opts: CallOptions = {}): Promise<void> {
-  const req = REPLACE.encode(r);
-  await nl.request(req.type, req.flags, req.body, { op: REPLACE.op, object: describeRoute(r) }, opts);
+  await nl.request(REPLACE.type, REPLACE.flags, encodeBody(REPLACE, r), { op: REPLACE.op, object: describeRoute(r) }, opts);
 }
 
 /** Equivalent to: `ip route add $dst via $gw dev $dev [onlink]`; a route already there (EEXIST) is an error. */
 export async function addRoute(nl: NetlinkSocket, r: Route, opts: CallOptions = {}): Promise<void> {
-  const body = REPLACE.encode(r).body;
+  const body = encodeBody(REPLACE, r);
   await nl.request(C.RTM_NEWROUTE, C.NLM_F_CREATE | C.NLM_F_EXCL, body, { op: 'add route', object: describeRoute(r) }, opts);
 }
 
@@ -136,8 +141,8 @@ export function replaceRoutes(nl: NetlinkSocket, routes: readonly Route[], opts:
 
 /** Equivalent to: `ip route del $dst [via $gw] [dev $dev] [table $t]`; a route that is not there is success. */
 export async function deleteRoute(nl: NetlinkSocket, r: Route, opts: CallOptions = {}): Promise<void> {
-  const req = DELETE.encode(r);
-  await nl.requestAllowing(NOT_FOUND_ERRNOS, req.type, req.flags, req.body, { op: DELETE.op, object: describeRoute(r) }, opts);
+  const desc = { op: DELETE.op, object: describeRoute(r) };
+  await nl.requestAllowing(NOT_FOUND_ERRNOS, DELETE.type, DELETE.flags, encodeBody(DELETE, r), desc, opts);
 }
 
 /** `ip route del` for each route, pipelined; routes not there are success. Throws KernelBatchError. */
@@ -150,20 +155,21 @@ export async function listRoutes(nl: NetlinkSocket, filter: RouteFilter = {}, op
   const af = filter.family === 4 ? C.AF_INET : filter.family === 6 ? C.AF_INET6 : C.AF_UNSPEC;
   const head = Buffer.alloc(12);
   head.writeUInt8(af, 0);
-  const replies = await nl.dump(C.RTM_GETROUTE, head, { op: 'list routes', object: 'all' }, opts);
   const table = filter.table ?? C.RT_TABLE_MAIN;
-  const out: Route[] = [];
-  for (const m of replies) {
-    if (m.type !== C.RTM_NEWROUTE || m.payload.readUInt32LE(8) & C.RTM_F_CLONED) continue;
-    const r = parseRoute(m);
-    if (!r) continue;
-    if (table !== 0 && r.table !== table) continue;
-    if (filter.family !== undefined && r.dst.family !== filter.family) continue;
-    if (filter.linkIndex !== undefined && r.linkIndex !== filter.linkIndex) continue;
-    if (filter.dst && !filter.dst.equals(r.dst)) continue;
-    out.push(r);
-  }
-  return out;
+  const attrs = new AttrIndex(ROUTE_ATTR_MAX);
+  // Routes are built only for the messages the filter keeps (family, table, device are checked on the wire).
+  return nl.dumpParsed(C.RTM_GETROUTE, head, { op: 'list routes', object: 'all' }, opts, (m) => {
+    const p = m.payload;
+    if (m.type !== C.RTM_NEWROUTE || p.readUInt32LE(8) & C.RTM_F_CLONED) return undefined;
+    const family = ipFamilyOf(p.readUInt8(0));
+    if (!family || (filter.family !== undefined && family !== filter.family)) return undefined;
+    attrs.scan(p, 12);
+    if (table !== 0 && (attrs.u32(C.RTA_TABLE) ?? p.readUInt8(4)) !== table) return undefined;
+    if (filter.linkIndex !== undefined && (attrs.u32(C.RTA_OIF) || undefined) !== filter.linkIndex) return undefined;
+    const r = routeFrom(p, attrs);
+    if (!r || (filter.dst && !filter.dst.equals(r.dst))) return undefined;
+    return r;
+  });
 }
 
 /**
