@@ -5,6 +5,9 @@ export type Family = 4 | 6;
 
 export const FAMILY_BITS: Record<Family, number> = { 4: 32, 6: 128 };
 
+/** The largest value per family. */
+const FAMILY_MAX: Record<Family, bigint> = { 4: 0xffffffffn, 6: (1n << 128n) - 1n };
+
 /** An immutable IPv4 or IPv6 address held as a bigint. */
 export class IPAddress {
   private constructor(
@@ -13,12 +16,14 @@ export class IPAddress {
   ) {}
 
   static of(family: Family, value: bigint): IPAddress {
-    const max = (1n << BigInt(FAMILY_BITS[family])) - 1n;
-    if (value < 0n || value > max) throw new RangeError(`IPv${family} value out of range: ${value}`);
+    if (value < 0n || value > FAMILY_MAX[family]) throw new RangeError(`IPv${family} value out of range: ${value}`);
     return new IPAddress(family, value);
   }
 
   static parse(text: string): IPAddress {
+    // The common case first: a bare dotted quad, read with one regex, without trimming or splitting.
+    const quad = DOTTED_QUAD_RE.exec(text);
+    if (quad) return new IPAddress(4, BigInt(quadValue(quad)));
     const s = text.trim();
     if (isIPv4(s)) return new IPAddress(4, parseV4(s));
     if (isIPv6(s)) return new IPAddress(6, parseV6(s, text));
@@ -72,7 +77,19 @@ export class IPAddress {
   }
 }
 
+/** Four capture groups: the octets of a dotted quad as node:net's isIPv4 takes them (0..255, no leading zeros). */
+export const DOTTED_QUAD = [1, 2, 3, 4].map(() => '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]\\d|\\d)').join('\\.');
+
+const DOTTED_QUAD_RE = new RegExp(`^${DOTTED_QUAD}$`);
+
+/** The value of a dotted quad that m[first..first+3] captured with DOTTED_QUAD. */
+export function quadValue(m: RegExpExecArray, first = 1): number {
+  return ((Number(m[first]) * 256 + Number(m[first + 1])) * 256 + Number(m[first + 2])) * 256 + Number(m[first + 3]);
+}
+
 function parseV4(s: string): bigint {
+  const quad = DOTTED_QUAD_RE.exec(s);
+  if (quad) return BigInt(quadValue(quad));
   let v = 0n;
   for (const part of s.split('.')) v = (v << 8n) | BigInt(Number(part));
   return v;

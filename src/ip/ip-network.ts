@@ -1,5 +1,5 @@
 import { AddressParseError } from '../errors.js';
-import { FAMILY_BITS, IPAddress, type Family } from './ip-address.js';
+import { DOTTED_QUAD, FAMILY_BITS, IPAddress, quadValue, type Family } from './ip-address.js';
 
 /** An immutable prefix (address + length). The address is always masked to the prefix. */
 export class IPNetwork {
@@ -12,11 +12,15 @@ export class IPNetwork {
     if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > ip.bits) {
       throw new RangeError(`prefix length ${prefixLength} out of range for IPv${ip.family}`);
     }
-    return new IPNetwork(IPAddress.of(ip.family, ip.value & maskOf(ip.family, prefixLength)), prefixLength);
+    const masked = ip.value & maskOf(ip.family, prefixLength);
+    // IPAddress is immutable: an address that is already the network address is kept.
+    return new IPNetwork(masked === ip.value ? ip : IPAddress.of(ip.family, masked), prefixLength);
   }
 
   /** Parses "10.244.0.0/16" or "fc00::/48". With `strict`, host bits must be zero. */
   static parse(text: string, opts: { strict?: boolean } = {}): IPNetwork {
+    const fast = parseV4Prefix(text, Boolean(opts.strict));
+    if (fast) return fast;
     const s = text.trim();
     const slash = s.indexOf('/');
     if (slash < 0) throw new AddressParseError(text, 'missing "/prefix-length"');
@@ -83,7 +87,34 @@ export class IPNetwork {
   }
 }
 
-export function maskOf(family: Family, prefixLength: number): bigint {
+function computeMask(family: Family, prefixLength: number): bigint {
   const bits = FAMILY_BITS[family];
   return ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - prefixLength)) - 1n);
+}
+
+/** Every mask of each family, by prefix length, computed once. */
+const MASKS: Record<Family, readonly bigint[]> = {
+  4: Array.from({ length: 33 }, (_, len) => computeMask(4, len)),
+  6: Array.from({ length: 129 }, (_, len) => computeMask(6, len)),
+};
+
+export function maskOf(family: Family, prefixLength: number): bigint {
+  return MASKS[family][prefixLength] ?? computeMask(family, prefixLength);
+}
+
+const V4_PREFIX_RE = new RegExp(`^${DOTTED_QUAD}/(\\d{1,3})$`);
+
+/**
+ * IPNetwork.parse's common case, a bare "a.b.c.d/len" (len 0..32), read with one regex, without
+ * trimming or string copies. Undefined for anything else, including every input parse()
+ * rejects, so that the general path decides (and words the error) as before.
+ */
+function parseV4Prefix(text: string, strict: boolean): IPNetwork | undefined {
+  const m = V4_PREFIX_RE.exec(text);
+  if (!m) return undefined;
+  const len = Number(m[5]);
+  if (len > 32) return undefined;
+  const ip = IPAddress.of(4, BigInt(quadValue(m)));
+  const net = IPNetwork.of(ip, len);
+  return strict && net.ip !== ip ? undefined : net;
 }

@@ -1,4 +1,4 @@
-import { IPAddress } from '../ip/ip-address.js';
+import { DOTTED_QUAD, IPAddress, quadValue } from '../ip/ip-address.js';
 import { IPNetwork } from '../ip/ip-network.js';
 
 /**
@@ -48,6 +48,8 @@ const KEY_RE = /(\d+\.\d+\.\d+\.\d+)-(\d+)(?:&([a-f\d:]+)-(\d+))?$/;
 
 /** Inverse of subnetKey(); undefined when the text is not a subnet key. */
 export function parseSubnetKey(text: string): { subnet: IPNetwork | undefined; ipv6Subnet: IPNetwork | undefined } | undefined {
+  const v4Only = parseV4Key(text);
+  if (v4Only !== null) return v4Only;
   const m = KEY_RE.exec(text);
   if (!m) return undefined;
   try {
@@ -60,9 +62,34 @@ export function parseSubnetKey(text: string): { subnet: IPNetwork | undefined; i
   }
 }
 
+/** A key that is exactly "<IPv4>-<len>": KEY_RE would match it whole. */
+const V4_KEY_RE = new RegExp(`^${DOTTED_QUAD}-(\\d{1,3})$`);
+
+/**
+ * parseSubnetKey's common case, an IPv4-only key and nothing else around it, read with one
+ * regex; null for any other text (KEY_RE then decides, as it may match a tail of it).
+ */
+function parseV4Key(text: string): { subnet: IPNetwork; ipv6Subnet: undefined } | undefined | null {
+  const m = V4_KEY_RE.exec(text);
+  if (!m) return null;
+  const len = Number(m[5]);
+  // The text has KEY_RE's shape, so a wrong length or host bits make it no subnet key.
+  if (len > 32) return undefined;
+  const ip = IPAddress.of(4, BigInt(quadValue(m)));
+  const subnet = IPNetwork.of(ip, len);
+  // Host bits set: IPNetwork.of() masked them into a new address.
+  return subnet.ip === ip ? { subnet, ipv6Subnet: undefined } : undefined;
+}
+
 /** The identity of a lease for diffing: its subnets. */
 export function leaseKey(lease: Pick<Lease, 'subnet' | 'ipv6Subnet'>): string {
   return subnetKey(lease.subnet, lease.ipv6Subnet);
+}
+
+/** leaseKey(a) === leaseKey(b), without building the strings (address text is one-to-one). */
+export function sameLeaseKey(a: Pick<Lease, 'subnet' | 'ipv6Subnet'>, b: Pick<Lease, 'subnet' | 'ipv6Subnet'>): boolean {
+  if (!(a.subnet ?? V4_UNSPECIFIED).equals(b.subnet ?? V4_UNSPECIFIED)) return false;
+  return a.ipv6Subnet === undefined ? b.ipv6Subnet === undefined : a.ipv6Subnet.equals(b.ipv6Subnet);
 }
 
 /**
@@ -98,18 +125,20 @@ function goJSON(value: unknown): string {
 export function decodeLeaseAttrs(text: string): LeaseAttrs {
   const raw = JSON.parse(text) as Record<string, unknown>;
   if (raw === null || typeof raw !== 'object') throw new SyntaxError('lease attributes are not a JSON object');
-  const ip = (v: unknown, family: 4 | 6) => {
-    if (typeof v !== 'string') return undefined;
-    const a = IPAddress.tryParse(v);
-    return a && a.family === family && !a.isUnspecified() ? a : undefined;
-  };
   return {
-    publicIP: ip(raw['PublicIP'], 4),
-    publicIPv6: ip(raw['PublicIPv6'], 6),
+    publicIP: publicAddress(raw['PublicIP'], 4),
+    publicIPv6: publicAddress(raw['PublicIPv6'], 6),
     backendType: typeof raw['BackendType'] === 'string' && raw['BackendType'] !== '' ? raw['BackendType'] : undefined,
     backendData: raw['BackendData'] ?? undefined,
     backendV6Data: raw['BackendV6Data'] ?? undefined,
   };
+}
+
+/** A public IP field's address, if it is one of the family and not unspecified. */
+function publicAddress(v: unknown, family: 4 | 6): IPAddress | undefined {
+  if (typeof v !== 'string') return undefined;
+  const a = IPAddress.tryParse(v);
+  return a && a.family === family && !a.isUnspecified() ? a : undefined;
 }
 
 export function describeLease(lease: Lease): string {

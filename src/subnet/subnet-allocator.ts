@@ -1,6 +1,6 @@
 import type { NetworkConfig } from '../config/network-config.js';
-import type { IPAddress } from '../ip/ip-address.js';
-import { IPNetwork } from '../ip/ip-network.js';
+import { IPAddress, type Family } from '../ip/ip-address.js';
+import { IPNetwork, maskOf } from '../ip/ip-network.js';
 import type { Lease } from '../lease/lease.js';
 
 /** An IPv4 subnet, an IPv6 subnet, or both. */
@@ -14,7 +14,8 @@ export const FREE_CANDIDATES = 100;
 
 /** The subnets already held or reserved, per family, for O(1) "is it free" checks. */
 export class TakenSubnets {
-  private readonly exact = new Set<string>();
+  /** Network addresses of the entries of length subnetLen (whatever their family, as before). */
+  private readonly exact = new Set<bigint>();
   private readonly odd: IPNetwork[] = [];
 
   constructor(
@@ -23,20 +24,33 @@ export class TakenSubnets {
   ) {
     for (const n of nets) {
       if (!n) continue;
-      if (n.prefixLength === subnetLen) this.exact.add(n.ip.value.toString());
+      if (n.prefixLength === subnetLen) this.exact.add(n.ip.value);
       else this.odd.push(n);
     }
   }
 
   has(net: IPNetwork): boolean {
-    if (net.prefixLength === this.subnetLen && this.exact.has(net.ip.value.toString())) return true;
-    return this.odd.some((o) => o.overlaps(net));
+    return this.hasAt(net.family, net.ip.value, net.prefixLength);
+  }
+
+  /** has() for the prefix `value`/`prefixLength` of `family` (value already masked), without building it. */
+  hasAt(family: Family, value: bigint, prefixLength: number): boolean {
+    if (prefixLength === this.subnetLen && this.exact.has(value)) return true;
+    for (const o of this.odd) {
+      if (o.family !== family) continue;
+      // One covers the other: the shorter prefix's mask gives both the same network address.
+      const shorter = Math.min(o.prefixLength, prefixLength);
+      const mask = maskOf(family, shorter);
+      if ((o.ip.value & mask) === (value & mask)) return true;
+    }
+    return false;
   }
 }
 
 /**
  * Up to `limit` free subnets of `subnetLen` in [min, max], in order. Scans at most
- * limit + (number taken) + 1 positions, so thousands of leases cost microseconds.
+ * limit + (number taken) + 1 positions, so thousands of leases cost microseconds; the scan
+ * walks plain numbers and builds an IPNetwork only for the free subnets it returns.
  */
 export function freeSubnets(
   min: IPAddress,
@@ -47,11 +61,19 @@ export function freeSubnets(
   maxScan = 1_000_000,
 ): IPNetwork[] {
   const out: IPNetwork[] = [];
-  let sn = IPNetwork.of(min, subnetLen);
-  for (let scanned = 0; scanned < maxScan && out.length < limit && sn.ip.compare(max) <= 0; scanned++) {
-    if (!taken.has(sn)) out.push(sn);
-    if (sn.ip.compare(max) >= 0) break;
-    sn = sn.next();
+  const first = IPNetwork.of(min, subnetLen);
+  const family = first.family;
+  const size = first.size;
+  const top = maskOf(family, first.ip.bits);
+  // IPAddress.compare(max): another family orders by family number.
+  const cmpMax = (v: bigint) => (family !== max.family ? family - max.family : v < max.value ? -1 : v > max.value ? 1 : 0);
+  let v = first.ip.value;
+  for (let scanned = 0; scanned < maxScan && out.length < limit && cmpMax(v) <= 0; scanned++) {
+    if (!taken.hasAt(family, v, subnetLen)) out.push(v === first.ip.value ? first : IPNetwork.of(IPAddress.of(family, v), subnetLen));
+    if (cmpMax(v) >= 0) break;
+    v += size;
+    // Past the end of the address space: the RangeError IPNetwork.next() throws.
+    if (v > top) IPAddress.of(family, v);
   }
   return out;
 }
@@ -121,7 +143,16 @@ export function preferredIsFree(
   if (!leaseFitsConfig(config, preferred)) return false;
   if (preferred.subnet && preferred.subnet.prefixLength !== config.subnetLen) return false;
   if (preferred.ipv6Subnet && preferred.ipv6Subnet.prefixLength !== config.ipv6SubnetLen) return false;
-  const v4 = new TakenSubnets(config.subnetLen, leases.map((l) => l.subnet));
-  const v6 = new TakenSubnets(config.ipv6SubnetLen, leases.map((l) => l.ipv6Subnet));
-  return !(preferred.subnet && v4.has(preferred.subnet)) && !(preferred.ipv6Subnet && v6.has(preferred.ipv6Subnet));
+  // One pass asking what TakenSubnets.has() would answer, without building the sets for one lookup.
+  const { subnet, ipv6Subnet } = preferred;
+  return !leases.some(
+    (l) => (subnet !== undefined && blocks(l.subnet, config.subnetLen, subnet)) || (ipv6Subnet !== undefined && blocks(l.ipv6Subnet, config.ipv6SubnetLen, ipv6Subnet)),
+  );
+}
+
+/** Whether a held subnet `held` makes `net` taken, as TakenSubnets(subnetLen, [held]).has(net). */
+function blocks(held: IPNetwork | undefined, subnetLen: number, net: IPNetwork): boolean {
+  if (held === undefined) return false;
+  if (held.prefixLength === subnetLen) return net.prefixLength === subnetLen && held.ip.value === net.ip.value;
+  return held.overlaps(net);
 }

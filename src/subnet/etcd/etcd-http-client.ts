@@ -7,7 +7,7 @@ import { EtcdCompactedError, StoreError } from '../../errors.js';
 import type { EtcdKV, KeyValue, LeaseGrant, RangeResult, TxnResult, WatchBatch } from './etcd-types.js';
 import { EtcdTransport, type EtcdTransportOptions } from './etcd-transport.js';
 import { watchPrefix } from './etcd-watch.js';
-import { b64, decodeKeyValue, headerRevision, int, keyAfter, prefixRangeEnd, putRequest, type WireHeader, type WireRangeResponse } from './etcd-wire.js';
+import { b64, decodeKeyValue, decodeKeyValues, headerRevision, int, keyAfter, prefixRangeEnd, putRequest, type WireHeader, type WireRangeResponse } from './etcd-wire.js';
 
 export type EtcdHttpClientOptions = EtcdTransportOptions;
 
@@ -164,7 +164,7 @@ export class EtcdHttpClient implements EtcdKV {
       const { body } = await this.transport.unary<WireRangeResponse>('/v3/kv/range', req, { signal, idempotent: true, mapError });
       atRevision ??= headerRevision(body);
       const page_ = body.kvs ?? [];
-      for (const kv of page_) kvs.push(decodeKeyValue(kv));
+      decodeKeyValues(page_, kvs);
       const last = page_[page_.length - 1];
       if (body.more !== true || last?.key === undefined) return { kvs, revision: atRevision };
       key = keyAfter(last.key);

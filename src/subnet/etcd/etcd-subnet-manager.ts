@@ -15,6 +15,7 @@ import {
   describeLease,
   encodeLeaseAttrs,
   parseSubnetKey,
+  sameLeaseKey,
   subnetKey,
   type Lease,
   type LeaseAttrs,
@@ -87,7 +88,7 @@ export class EtcdSubnetManager implements SubnetManager {
         if (!this.watchStarted) this.recentListing = { leases, revision, atMs: Date.now() };
         const mine = leases.find((l) => sameHost(l.attrs, attrs, config) && leaseFitsConfig(config, l));
         if (mine) {
-          const kv = kvs.get(subnetKey(mine.subnet, mine.ipv6Subnet));
+          const kv = lastKVFor(mine, leases, kvs);
           if (!kv) continue;
           const taken = await this.retake(mine, kv, value, opts.signal);
           if (taken) return this.remember({ ...taken, attrs });
@@ -233,10 +234,7 @@ export class EtcdSubnetManager implements SubnetManager {
   /** Puts the lease just taken into the cached listing, so the watch's first snapshot has it. */
   private remember(lease: Lease): Lease {
     const l = this.recentListing;
-    if (l) {
-      const key = subnetKey(lease.subnet, lease.ipv6Subnet);
-      l.leases = [...l.leases.filter((x) => subnetKey(x.subnet, x.ipv6Subnet) !== key), lease];
-    }
+    if (l) l.leases = [...l.leases.filter((x) => !sameLeaseKey(x, lease)), lease];
     return lease;
   }
 
@@ -251,15 +249,16 @@ export class EtcdSubnetManager implements SubnetManager {
     return this.config;
   }
 
-  private async listLeases(signal?: AbortSignal): Promise<{ leases: Lease[]; kvs: Map<string, KeyValue>; revision: number }> {
+  /** The leases under the prefix, and the key-value each came from (same index). */
+  private async listLeases(signal?: AbortSignal): Promise<{ leases: Lease[]; kvs: KeyValue[]; revision: number }> {
     const res = await this.kv.rangePrefix(this.subnetsPrefix, { signal });
     const leases: Lease[] = [];
-    const kvs = new Map<string, KeyValue>();
+    const kvs: KeyValue[] = [];
     for (const kv of res.kvs) {
       const lease = this.leaseFromKV(kv);
       if (!lease) continue;
       leases.push(lease);
-      kvs.set(subnetKey(lease.subnet, lease.ipv6Subnet), kv);
+      kvs.push(kv);
     }
     return { leases, kvs, revision: res.revision };
   }
@@ -288,8 +287,19 @@ export class EtcdSubnetManager implements SubnetManager {
       this.log.warn(`ignoring lease ${kv.key}: malformed value: ${errorMessage(err)}`);
       return undefined;
     }
-    return { ...nets, attrs, expiration: undefined, storeLeaseId: kv.lease, revision: kv.modRevision };
+    return { subnet: nets.subnet, ipv6Subnet: nets.ipv6Subnet, attrs, expiration: undefined, storeLeaseId: kv.lease, revision: kv.modRevision };
   }
+}
+
+/**
+ * The key-value of the last listed lease with `mine`'s subnets (etcd lists keys in order; two
+ * keys can name the same subnets, e.g. "10.5.1.0-24" and "10.5.1.0-024").
+ */
+function lastKVFor(mine: Lease, leases: readonly Lease[], kvs: readonly KeyValue[]): KeyValue | undefined {
+  for (let i = leases.length - 1; i >= 0; i--) {
+    if (sameLeaseKey(leases[i]!, mine)) return kvs[i];
+  }
+  return undefined;
 }
 
 /** How old an acquire's listing may be to start the watch from (etcd keeps history far longer). */

@@ -103,6 +103,28 @@ export function decodeKeyValue(kv: WireKeyValue): KeyValue {
   };
 }
 
+/**
+ * decodeKeyValue() for a whole range page, appended to `out`: every key and value is decoded
+ * through one scratch buffer sized for the page's longest field, instead of a Buffer each.
+ */
+export function decodeKeyValues(kvs: readonly WireKeyValue[], out: KeyValue[]): void {
+  let longest = 0;
+  for (const kv of kvs) longest = Math.max(longest, kv.key?.length ?? 0, kv.value?.length ?? 0);
+  // base64 decodes to at most 3 bytes per 4 characters (more only for malformed text: +3).
+  const scratch = Buffer.allocUnsafe(Math.ceil(longest / 4) * 3 + 3);
+  const text = (data: string | undefined) => (data === undefined ? '' : scratch.toString('utf8', 0, scratch.write(data, 0, 'base64')));
+  for (const kv of kvs) {
+    out.push({
+      key: text(kv.key),
+      value: text(kv.value),
+      createRevision: int(kv.create_revision),
+      modRevision: int(kv.mod_revision),
+      version: int(kv.version),
+      lease: kv.lease ?? '0',
+    });
+  }
+}
+
 export function decodeEvent(ev: WireEvent): WatchEvent {
   return { type: ev.type === 'DELETE' ? 'delete' : 'put', kv: decodeKeyValue(ev.kv ?? {}) };
 }

@@ -25,6 +25,11 @@ describe('IPAddress IPv4', () => {
     });
   }
 
+  it('takes surrounding white space, as before the bare-quad fast path', () => {
+    assert.equal(v4(' 10.244.3.1\n').toString(), '10.244.3.1');
+    assert.equal(v4('\t255.255.255.255 ').value, 0xffffffffn);
+  });
+
   it('formats and round-trips', () => {
     for (const s of ['0.0.0.0', '10.244.0.0', '192.168.77.11', '255.255.255.255', '1.2.3.4']) {
       assert.equal(v4(s).toString(), s);

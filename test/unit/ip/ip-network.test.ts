@@ -129,6 +129,31 @@ describe('IPNetwork arithmetic', () => {
     assert.ok(!net('10.0.0.0/8').equals(undefined));
   });
 
+  it('parses the bare IPv4 form and every other form alike (fast path and general path agree)', () => {
+    const cases: Array<[string, string]> = [
+      ['10.244.3.0/24', '10.244.3.0/24'],
+      ['10.244.3.7/24', '10.244.3.0/24'],
+      [' 10.244.3.0/24 ', '10.244.3.0/24'],
+      ['10.244.3.0/024', '10.244.3.0/24'],
+      ['0.0.0.0/0', '0.0.0.0/0'],
+      ['255.255.255.255/32', '255.255.255.255/32'],
+    ];
+    for (const [text, want] of cases) {
+      assert.equal(net(text).toString(), want, text);
+    }
+    for (const bad of ['10.244.3.0/33', '10.244.3.0/0024', '010.244.3.0/24', '10.244.3.0/', '10.244.3/24', '10.244.3.0/2a', '10.244.3.0-24']) {
+      assert.throws(() => net(bad), AddressParseError, bad);
+    }
+    assert.throws(() => IPNetwork.parse('10.244.3.7/24', { strict: true }), AddressParseError);
+    assert.equal(IPNetwork.parse('10.244.3.0/24', { strict: true }).toString(), '10.244.3.0/24');
+  });
+
+  it('of() keeps an address that is already the network address', () => {
+    const a = IPAddress.parse('10.244.3.0');
+    assert.equal(IPNetwork.of(a, 24).ip, a);
+    assert.equal(IPNetwork.of(a, 23).ip.toString(), '10.244.2.0');
+  });
+
   it('maskOf', () => {
     assert.equal(maskOf(4, 0), 0n);
     assert.equal(maskOf(4, 24), 0xffffff00n);

@@ -8,6 +8,7 @@ import {
   encodeLeaseAttrs,
   leaseKey,
   parseSubnetKey,
+  sameLeaseKey,
   subnetKey,
   type LeaseAttrs,
 } from '../../../src/lease/lease.js';
@@ -46,6 +47,34 @@ describe('subnetKey / parseSubnetKey (flannel MakeSubnetKey / ParseSubnetKey)', 
     assert.equal(p?.ipv6Subnet, undefined);
     const d = parseSubnetKey('/coreos.com/network/subnets/10.244.23.0-24&fc00:0:0:17::-64');
     assert.equal(d?.ipv6Subnet?.toString(), 'fc00:0:0:17::/64');
+  });
+
+  it('reads keys as KEY_RE does: a length with a leading zero, a subnet key at the end of other text', () => {
+    assert.equal(parseSubnetKey('10.244.23.0-024')?.subnet?.toString(), '10.244.23.0/24');
+    assert.equal(parseSubnetKey('1.10.244.23.0-24')?.subnet?.toString(), '10.244.23.0/24');
+    assert.equal(parseSubnetKey('x10.244.23.0-24')?.subnet?.toString(), '10.244.23.0/24');
+    assert.equal(parseSubnetKey('0.0.0.0-0')?.subnet?.toString(), '0.0.0.0/0');
+    for (const junk of ['010.244.23.0-24', '10.244.23.0-0024', '10.244.23.256-24', '10.244.23.0--24', '10.244.23.0-24-24']) {
+      assert.equal(parseSubnetKey(junk), undefined, junk);
+    }
+  });
+
+  it('sameLeaseKey agrees with comparing leaseKey strings', () => {
+    const pairs: Array<[string | undefined, string | undefined]> = [
+      ['10.244.23.0/24', undefined],
+      ['10.244.23.0/25', undefined],
+      ['10.244.24.0/24', undefined],
+      ['10.244.23.0/24', 'fc00:0:0:3::/64'],
+      ['10.244.23.0/24', 'fc00:0:0:4::/64'],
+      [undefined, 'fc00:0:0:3::/64'],
+      ['0.0.0.0/0', 'fc00:0:0:3::/64'],
+      [undefined, undefined],
+      ['0.0.0.0/0', undefined],
+    ];
+    const leases = pairs.map(([a, b]) => ({ subnet: a ? net(a) : undefined, ipv6Subnet: b ? net(b) : undefined }));
+    for (const x of leases) {
+      for (const y of leases) assert.equal(sameLeaseKey(x, y), leaseKey(x) === leaseKey(y), `${leaseKey(x)} vs ${leaseKey(y)}`);
+    }
   });
 
   for (const junk of [

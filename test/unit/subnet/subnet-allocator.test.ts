@@ -85,6 +85,18 @@ describe('freeSubnets', () => {
     assert.ok(Date.now() - t0 < 2000);
   });
 
+  it('hasAt answers as has() without building the prefix; another family never overlaps', () => {
+    const taken = new TakenSubnets(24, [net('10.244.1.0/24'), net('10.244.4.0/22'), net('fc00::/16')]);
+    for (const s of ['10.244.1.0/24', '10.244.2.0/24', '10.244.5.0/24', '10.244.0.0/16', '10.244.4.128/25', '10.244.8.0/24']) {
+      const n = net(s);
+      assert.equal(taken.hasAt(n.family, n.ip.value, n.prefixLength), taken.has(n), s);
+    }
+    assert.ok(taken.has(net('10.244.0.0/16')), 'a wider prefix overlaps an odd entry inside it');
+    assert.ok(!taken.has(net('1.0.0.0/24')));
+    assert.ok(taken.hasAt(6, net('fc00:0:0:1::/64').ip.value, 64));
+    assert.ok(!taken.hasAt(4, 0xfc000000n, 24), 'fc00::/16 does not block 252.0.0.0/24');
+  });
+
   it('IPv6', () => {
     const taken = new TakenSubnets(64, [net('fc00:0:0:1::/64'), net('fc00:0:0:4::/63')]);
     assert.deepEqual(str(freeSubnets(ip('fc00:0:0:1::'), ip('fc00:0:0:7::'), 64, taken)), [
