@@ -12,15 +12,21 @@ export interface MemoryStatus {
   readonly vmHwmKiB: number;
 }
 
-/** VmRSS and VmHWM of `pid`; undefined when the process is gone. */
-export async function readMemoryStatus(pid: number): Promise<MemoryStatus | undefined> {
+/** The kB fields of /proc/<pid>/status, read once; undefined when the process is gone. */
+async function statusFields(pid: number): Promise<((name: string) => number) | undefined> {
   let text: string;
   try {
     text = await readFile(`/proc/${pid}/status`, 'utf8');
   } catch {
     return undefined;
   }
-  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+}
+
+/** VmRSS and VmHWM of `pid`; undefined when the process is gone. */
+export async function readMemoryStatus(pid: number): Promise<MemoryStatus | undefined> {
+  const field = await statusFields(pid);
+  if (!field) return undefined;
   const vmRssKiB = field('VmRSS');
   const vmHwmKiB = field('VmHWM');
   return Number.isFinite(vmRssKiB) ? { vmRssKiB, vmHwmKiB } : undefined;
@@ -76,13 +82,8 @@ export interface MemoryBreakdown {
 }
 
 export async function readMemoryBreakdown(pid: number): Promise<MemoryBreakdown | undefined> {
-  let text: string;
-  try {
-    text = await readFile(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  const field = await statusFields(pid);
+  if (!field) return undefined;
   return { rssAnonKiB: field('RssAnon'), rssFileKiB: field('RssFile') };
 }
 
