@@ -13,6 +13,7 @@ import type { KernelOps } from '../kernel/kernel-ops.js';
 import type { Logger } from '../log/logger.js';
 import type { InterfaceSource } from '../net/external-interface.js';
 import { selectExternalInterface } from '../net/interface-selection.js';
+import { NetlinkInterfaces } from '../net/netlink-interfaces.js';
 import { readPreviousSubnets, writeSubnetEnv } from '../subnet/subnet-env.js';
 import type { SubnetManager } from '../subnet/subnet-manager.js';
 import type { DaemonConfig } from './daemon-config.js';
@@ -64,13 +65,14 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
     readiness.set(false, `waiting for the network config from ${sm.name}`);
     const config = await sm.getNetworkConfig(signal);
     log.info(`network config: ${describeConfig(config)}`);
+    const backend = createBackend(config.backendType);
+    if (backend.usesKernel) kernel = await openKernel();
+    // With the kernel layer loaded, interface facts come through rtnetlink too.
     const extIface = await selectExternalInterface(
-      deps.interfaces,
+      kernel ? new NetlinkInterfaces(kernel) : deps.interfaces,
       { ...cfg, enableIPv4: config.enableIPv4, enableIPv6: config.enableIPv6 },
       log.child('iface'),
     );
-    const backend = createBackend(config.backendType);
-    if (backend.usesKernel) kernel = await openKernel();
     let preferred = await readPreviousSubnets(cfg.subnetFile);
 
     while (!signal.aborted) {
