@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseFlanneldOptions, type FlanneldOptions } from '../cli/flanneld-options.js';
+import { flanneldUsage, parseFlanneldOptions, type FlanneldOptions } from '../cli/flanneld-options.js';
 import { ConfigError, FlannelError, InterfaceError, UsageError, errorMessage } from '../errors.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { SystemInterfaces } from '../net/system-interfaces.js';
@@ -32,7 +32,8 @@ export async function flanneldMain(argv: readonly string[], env: NodeJS.ProcessE
     opts = parsed;
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr(`${err.message}\nRun 'flanneld -help' for usage.\n`);
+      // As Go's flag package: the error, then the usage text.
+      io.stderr(`${err.message}\n${flanneldUsage()}`);
       return EXIT_USAGE;
     }
     throw err;
