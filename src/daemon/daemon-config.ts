@@ -1,20 +1,11 @@
-/** What the daemon needs from the command line, already validated (see src/cli). */
-export interface DaemonConfig {
-  readonly etcdEndpoints: readonly string[];
-  readonly etcdPrefix: string;
-  readonly etcdCaFile?: string | undefined;
-  readonly etcdCertFile?: string | undefined;
-  readonly etcdKeyFile?: string | undefined;
-  readonly etcdUsername?: string | undefined;
-  readonly etcdPassword?: string | undefined;
-  readonly kubeSubnetMgr: boolean;
-  readonly ifaces: readonly string[];
-  readonly ifaceRegexes: readonly string[];
-  readonly ifaceCanReach?: string | undefined;
-  readonly publicIP?: string | undefined;
-  readonly publicIPv6?: string | undefined;
+import type { SelectionOptions } from '../net/interface-selection.js';
+
+/**
+ * What the daemon needs from the command line, already validated (see src/cli). The store's
+ * own settings (etcd endpoints, kube flags, lease TTL) go to the subnet manager's factory.
+ */
+export interface DaemonConfig extends Omit<SelectionOptions, 'enableIPv4' | 'enableIPv6'> {
   readonly subnetFile: string;
-  readonly subnetLeaseTtlMs: number;
   readonly subnetLeaseRenewMarginMin: number;
   readonly ipMasq: boolean;
   readonly iptablesForwardRules: boolean;

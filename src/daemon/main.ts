@@ -72,21 +72,12 @@ export async function flanneldMain(argv: readonly string[], env: NodeJS.ProcessE
 
 function toDaemonConfig(o: FlanneldOptions): DaemonConfig {
   return {
-    etcdEndpoints: o.etcdEndpoints,
-    etcdPrefix: o.etcdPrefix,
-    etcdCaFile: o.etcdCaFile,
-    etcdCertFile: o.etcdCertfile,
-    etcdKeyFile: o.etcdKeyfile,
-    etcdUsername: o.etcdUsername,
-    etcdPassword: o.etcdPassword,
-    kubeSubnetMgr: o.kubeSubnetMgr,
     ifaces: o.ifaces,
     ifaceRegexes: o.ifaceRegexes,
     ifaceCanReach: o.ifaceCanReach,
     publicIP: o.publicIp,
     publicIPv6: o.publicIpv6,
     subnetFile: o.subnetFile,
-    subnetLeaseTtlMs: o.subnetLeaseTtlMs,
     subnetLeaseRenewMarginMin: o.subnetLeaseRenewMarginMin,
     ipMasq: o.ipMasq,
     iptablesForwardRules: o.iptablesForwardRules,
