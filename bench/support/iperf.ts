@@ -33,14 +33,15 @@ interface IperfJson {
 
 const PORT = '5201';
 
-export async function iperf3(client: IperfEndpoint, server: IperfEndpoint, seconds: number, signal: AbortSignal): Promise<IperfFigures> {
+/** One transfer; `streams` > 1 runs that many parallel TCP streams (`-P`), figures are their sums. */
+export async function iperf3(client: IperfEndpoint, server: IperfEndpoint, seconds: number, signal: AbortSignal, streams = 1): Promise<IperfFigures> {
   const srv = server.exec(['iperf3', '-s', '-1', '-p', PORT], { timeoutMs: (seconds + 20) * 1000, signal });
   srv.catch(() => {});
   await poll(
     async () => (await server.exec(['ss', '-Hltn', `sport = :${PORT}`], { signal })).stdout.trim() !== '',
     { what: `iperf3 server in ${server.name} to listen`, timeoutMs: 5000, intervalMs: 20, signal },
   );
-  const res = await client.exec(['iperf3', '-4', '-c', server.ip, '-p', PORT, '-t', String(seconds), '-J'], { timeoutMs: (seconds + 15) * 1000, signal, allowFailure: true });
+  const res = await client.exec(['iperf3', '-4', '-c', server.ip, '-p', PORT, '-t', String(seconds), '-P', String(streams), '-J'], { timeoutMs: (seconds + 15) * 1000, signal, allowFailure: true });
   await srv.catch(() => undefined);
   let report: IperfJson;
   try {
