@@ -95,6 +95,7 @@ describe('LeaseKeeper', () => {
       acquire: [() => lease('10.5.1.0/24', 3600_000)],
     });
     const seen: { changed?: Lease } = {};
+    const changedTo = (): Lease | undefined => seen.changed;
     const ac = new AbortController();
     const keeper = new LeaseKeeper(lease('10.5.1.0/24', 30), same.sm, 3600_000, nullLogger(), (l) => (seen.changed = l));
     const run = keeper.run(ac.signal);
@@ -102,13 +103,13 @@ describe('LeaseKeeper', () => {
     assert.equal(same.calls.acquire[0]?.preferred?.subnet?.toString(), '10.5.1.0/24');
     ac.abort();
     await run;
-    assert.equal(seen.changed, undefined);
+    assert.equal(changedTo(), undefined);
 
     const other = fakeManager({ renew: [], acquire: [() => lease('10.5.9.0/24', 3600_000)] });
     const k2 = new LeaseKeeper(lease('10.5.1.0/24', 3600_000), other.sm, 60_000, nullLogger(), (l) => (seen.changed = l));
     const got = await k2.reacquire('test', new AbortController().signal);
     assert.equal(got.subnet?.toString(), '10.5.9.0/24');
-    assert.equal(seen.changed?.subnet?.toString(), '10.5.9.0/24');
+    assert.equal(changedTo()?.subnet?.toString(), '10.5.9.0/24');
     assert.equal(k2.lease.subnet?.toString(), '10.5.9.0/24');
   });
 
