@@ -4,6 +4,7 @@
  * published as Node annotations, peers' leases read from every Node's annotations through one
  * list and one watch (node-informer.ts). Kube leases do not expire: renewLease is a no-op.
  */
+import { ChangeSignal } from '../../async/change-signal.js';
 import { readFile } from 'node:fs/promises';
 import { Backoff } from '../../async/backoff.js';
 import { validateNetworkConfig, type NetworkConfig } from '../../config/network-config.js';
@@ -48,7 +49,7 @@ export class KubeSubnetManager implements SubnetManager {
   private config: NetworkConfig | undefined;
   /** The attributes of the last acquire: what this node must keep publishing. */
   private published: LeaseAttrs | undefined;
-  private readonly nodeWaiters = new Set<() => void>();
+  private readonly nodeChanged = new ChangeSignal();
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling = false;
   private readonly closed = new AbortController();
@@ -223,22 +224,8 @@ export class KubeSubnetManager implements SubnetManager {
       said = why;
       const left = deadline - Date.now();
       if (left <= 0) throw new StoreError(KubeErrorCode.nodeNotReady, `${this.api.server}/api/v1/nodes/${this.opts.nodeName}`, `${why} after ${waitMs} ms`, { retryable: true });
-      await this.nodeChange(signal, Math.min(left, 30_000));
+      await this.nodeChanged.wait(signal, Math.min(left, 30_000));
     }
-  }
-
-  private nodeChange(signal: AbortSignal, ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        this.nodeWaiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-      this.nodeWaiters.add(done);
-    });
   }
 
   /** The node's subnets, checked against the network (ConfigError naming the field otherwise). */
@@ -267,9 +254,7 @@ export class KubeSubnetManager implements SubnetManager {
 
   /** Wakes acquire waiters; re-publishes the annotations if someone changed them after the acquire. */
   private ownNodeChanged(): void {
-    const waiters = [...this.nodeWaiters];
-    this.nodeWaiters.clear();
-    for (const w of waiters) w();
+    this.nodeChanged.notify();
     if (!this.published || this.closed.signal.aborted) return;
     clearTimeout(this.reconcileTimer);
     this.reconcileTimer = setTimeout(() => void this.reconcile(), this.opts.reconcileDelayMs ?? 1000);

@@ -7,6 +7,7 @@
  * has left the server's history: the cache is re-listed (a fresh, consistent list) and listeners
  * get a resync. A watch silent for longer than its timeout is abandoned and re-opened.
  */
+import { ChangeSignal } from '../../async/change-signal.js';
 import { sleep } from '../../async/abortable-sleep.js';
 import { Backoff } from '../../async/backoff.js';
 import { FlannelError, StoreError, errorMessage } from '../../errors.js';
@@ -46,7 +47,7 @@ export class NodeInformer {
   private resourceVersion = '';
   private hasSynced = false;
   private lastError: unknown;
-  private syncWaiters = new Set<() => void>();
+  private readonly listOutcome = new ChangeSignal();
   /** Lists and watches started, for tests and logs. */
   readonly stats = { lists: 0, watches: 0, expired: 0 };
 
@@ -107,29 +108,13 @@ export class NodeInformer {
           cause: err,
         });
       }
-      await this.waitForNotify(signal, left);
+      await this.listOutcome.wait(signal, left);
     }
   }
 
-  /** Waits (bounded) until the next sync-relevant notification: a list outcome. */
-  private waitForNotify(signal: AbortSignal, ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        this.syncWaiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-      this.syncWaiters.add(done);
-    });
-  }
-
+  /** Wakes waitForSync(): a list outcome (success or failure) is in. */
   private notifySync(): void {
-    const waiters = [...this.syncWaiters];
-    this.syncWaiters.clear();
-    for (const w of waiters) w();
+    this.listOutcome.notify();
   }
 
   private async run(): Promise<void> {
