@@ -2,6 +2,7 @@ import type { IPNetwork } from '../ip/ip-network.js';
 import type { FdbEntry } from '../kernel/fdb.js';
 import type { Neighbor } from '../kernel/neighbor.js';
 import type { Route } from '../kernel/route.js';
+import type { Lease } from '../lease/lease.js';
 
 /** The kernel objects that make one remote lease reachable. */
 export interface PeerEntries {
@@ -90,4 +91,13 @@ export function countChanges(d: EntryDiff): number {
 /** Whether `net` lies inside one of the cluster networks (so a route to it is flannel's). */
 export function insideAny(nets: readonly (IPNetwork | undefined)[], net: IPNetwork): boolean {
   return nets.some((n) => n !== undefined && n.covers(net));
+}
+
+/**
+ * Whether an installed route is one of ours to manage: into a cluster network, and not to this
+ * host's own subnet (that one belongs to the pod bridge).
+ */
+export function isPeerRoute(clusterNets: readonly (IPNetwork | undefined)[], own: Pick<Lease, 'subnet' | 'ipv6Subnet'>): (r: Route) => boolean {
+  const mine = [own.subnet, own.ipv6Subnet].filter((n) => n !== undefined);
+  return (r) => insideAny(clusterNets, r.dst) && !mine.some((o) => o.equals(r.dst));
 }

@@ -6,7 +6,7 @@ import type { Route } from '../../kernel/route.js';
 import type { Lease } from '../../lease/lease.js';
 import type { Backend, BackendContext, Network } from '../backend.js';
 import { isOnLink, onLinkPrefixes } from '../on-link.js';
-import { insideAny, type PeerEntries } from '../peer-entries.js';
+import { insideAny, isPeerRoute, type PeerEntries } from '../peer-entries.js';
 import { PeerNetwork, type DataPath } from '../peer-network.js';
 
 /** The host-gw backend: a plain route to each peer's subnet via its public IP (all hosts on one L2 network). */
@@ -67,10 +67,8 @@ class HostGwDataPath implements DataPath {
   }
 
   async dumpOwned(signal: AbortSignal): Promise<PeerEntries> {
-    const own = [this.own.subnet, this.own.ipv6Subnet].filter((n) => n !== undefined);
-    const routes = (await this.kernel.listRoutes({ linkIndex: this.ext.index }, { signal })).filter(
-      (r) => r.gateway !== undefined && insideAny(this.clusterNets, r.dst) && !own.some((o) => o.equals(r.dst)),
-    );
+    const ours = isPeerRoute(this.clusterNets, this.own);
+    const routes = (await this.kernel.listRoutes({ linkIndex: this.ext.index }, { signal })).filter((r) => r.gateway !== undefined && ours(r));
     return { routes, neighbors: [], fdb: [] };
   }
 

@@ -9,7 +9,7 @@ import type { Route } from '../../kernel/route.js';
 import type { Lease } from '../../lease/lease.js';
 import type { Backend, BackendContext, Network } from '../backend.js';
 import { isOnLink, onLinkPrefixes } from '../on-link.js';
-import { insideAny, type PeerEntries } from '../peer-entries.js';
+import { insideAny, isPeerRoute, type PeerEntries } from '../peer-entries.js';
 import { PeerNetwork, type DataPath } from '../peer-network.js';
 import { VXLAN_ENCAP_OVERHEAD_V4, VXLAN_ENCAP_OVERHEAD_V6, parseVxlanConfig, vxlanDeviceName, type VxlanConfig } from './vxlan-config.js';
 import { VxlanDevice } from './vxlan-device.js';
@@ -129,8 +129,7 @@ class VxlanDataPath implements DataPath {
 
   async dumpOwned(signal: AbortSignal): Promise<PeerEntries> {
     const k = this.kernel;
-    const own = [this.own.subnet, this.own.ipv6Subnet].filter((n) => n !== undefined);
-    const ours = (r: Route) => insideAny(this.clusterNets, r.dst) && !own.some((o) => o.equals(r.dst));
+    const ours = isPeerRoute(this.clusterNets, this.own);
     const routes: Route[] = [];
     const neighbors: PeerEntries['neighbors'][number][] = [];
     const fdb: PeerEntries['fdb'][number][] = [];
