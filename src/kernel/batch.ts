@@ -1,5 +1,6 @@
 import { KernelBatchError, type KernelError } from '../errors.js';
-import { kernelError } from './kernel-errors.js';
+import { kernelError, NOT_FOUND_ERRNOS } from './kernel-errors.js';
+import * as C from './netlink-constants.js';
 import { AttrWriter } from './netlink-codec.js';
 import type { BatchSource, CallOptions, NetlinkSocket } from './netlink-socket.js';
 
@@ -14,6 +15,36 @@ export interface BatchSpec<T> {
   describe(item: T): string;
   /** Errnos that mean success here (EEXIST for ensure, ENOENT/ESRCH for delete). */
   okErrnos?: ReadonlySet<number>;
+}
+
+/**
+ * The replace and delete specs of one kind of object: replace = NEW with CREATE|REPLACE,
+ * delete = DEL where "not found" is success. `write` gets whether the message is a delete.
+ */
+export function replaceAndDeleteSpecs<T>(o: {
+  noun: string;
+  newType: number;
+  delType: number;
+  write: (w: AttrWriter, item: T, del: boolean) => void;
+  describe: (item: T) => string;
+}): { replace: BatchSpec<T>; delete: BatchSpec<T> } {
+  return {
+    replace: {
+      op: `replace ${o.noun}`,
+      type: o.newType,
+      flags: C.NLM_F_CREATE | C.NLM_F_REPLACE,
+      write: (w, item) => o.write(w, item, false),
+      describe: o.describe,
+    },
+    delete: {
+      op: `delete ${o.noun}`,
+      type: o.delType,
+      flags: 0,
+      write: (w, item) => o.write(w, item, true),
+      describe: o.describe,
+      okErrnos: NOT_FOUND_ERRNOS,
+    },
+  };
 }
 
 /** The body of one item's message, on its own (for the single-request calls). */

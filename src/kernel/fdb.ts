@@ -1,6 +1,5 @@
 import type { IPAddress } from '../ip/ip-address.js';
-import { runBatch, type BatchSpec } from './batch.js';
-import { NOT_FOUND_ERRNOS } from './kernel-errors.js';
+import { replaceAndDeleteSpecs, runBatch } from './batch.js';
 import type { AttrWriter } from './netlink-codec.js';
 import * as C from './netlink-constants.js';
 import type { CallOptions, NetlinkSocket } from './netlink-socket.js';
@@ -41,22 +40,13 @@ function writeFdb(w: AttrWriter, f: FdbEntry, del: boolean): void {
   if (f.dst) w.ip(C.NDA_DST, f.dst);
 }
 
-const REPLACE: BatchSpec<FdbEntry> = {
-  op: 'replace fdb entry',
-  type: C.RTM_NEWNEIGH,
-  flags: C.NLM_F_CREATE | C.NLM_F_REPLACE,
-  write: (w, f) => writeFdb(w, f, false),
+const { replace: REPLACE, delete: DELETE } = replaceAndDeleteSpecs<FdbEntry>({
+  noun: 'fdb entry',
+  newType: C.RTM_NEWNEIGH,
+  delType: C.RTM_DELNEIGH,
+  write: writeFdb,
   describe: describeFdb,
-};
-
-const DELETE: BatchSpec<FdbEntry> = {
-  op: 'delete fdb entry',
-  type: C.RTM_DELNEIGH,
-  flags: 0,
-  write: (w, f) => writeFdb(w, f, true),
-  describe: describeFdb,
-  okErrnos: NOT_FOUND_ERRNOS,
-};
+});
 
 /** Equivalent to: `bridge fdb replace $mac dev $dev dst $ip self permanent`, for each, pipelined. Throws KernelBatchError. */
 export function replaceFdb(nl: NetlinkSocket, entries: readonly FdbEntry[], opts: CallOptions = {}): Promise<void> {

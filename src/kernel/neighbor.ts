@@ -1,6 +1,5 @@
 import type { Family, IPAddress } from '../ip/ip-address.js';
-import { runBatch, type BatchSpec } from './batch.js';
-import { NOT_FOUND_ERRNOS } from './kernel-errors.js';
+import { replaceAndDeleteSpecs, runBatch } from './batch.js';
 import { AttrIndex } from './attr-index.js';
 import { AttrWriter, familyOf, type NetlinkMessage } from './netlink-codec.js';
 import * as C from './netlink-constants.js';
@@ -94,22 +93,13 @@ function writeNeighbor(w: AttrWriter, n: Neighbor, del: boolean): void {
   if (n.hardwareAddr && !del) w.mac(C.NDA_LLADDR, n.hardwareAddr);
 }
 
-const REPLACE: BatchSpec<Neighbor> = {
-  op: 'replace neighbor',
-  type: C.RTM_NEWNEIGH,
-  flags: C.NLM_F_CREATE | C.NLM_F_REPLACE,
-  write: (w, n) => writeNeighbor(w, n, false),
+const { replace: REPLACE, delete: DELETE } = replaceAndDeleteSpecs<Neighbor>({
+  noun: 'neighbor',
+  newType: C.RTM_NEWNEIGH,
+  delType: C.RTM_DELNEIGH,
+  write: writeNeighbor,
   describe: describeNeighbor,
-};
-
-const DELETE: BatchSpec<Neighbor> = {
-  op: 'delete neighbor',
-  type: C.RTM_DELNEIGH,
-  flags: 0,
-  write: (w, n) => writeNeighbor(w, n, true),
-  describe: describeNeighbor,
-  okErrnos: NOT_FOUND_ERRNOS,
-};
+});
 
 /** Equivalent to: `ip neigh replace $ip lladdr $mac dev $dev nud permanent`, for each, pipelined. Throws KernelBatchError. */
 export function replaceNeighbors(nl: NetlinkSocket, neighbors: readonly Neighbor[], opts: CallOptions = {}): Promise<void> {

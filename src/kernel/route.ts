@@ -1,7 +1,7 @@
 import { IPAddress, type Family } from '../ip/ip-address.js';
 import { IPNetwork } from '../ip/ip-network.js';
 import { AttrIndex } from './attr-index.js';
-import { encodeBody, runBatch, type BatchSpec } from './batch.js';
+import { encodeBody, replaceAndDeleteSpecs, runBatch } from './batch.js';
 import { Errno, kernelError, NOT_FOUND_ERRNOS } from './kernel-errors.js';
 import { AttrWriter, familyOf, ipFamilyOf, type NetlinkMessage } from './netlink-codec.js';
 import * as C from './netlink-constants.js';
@@ -106,22 +106,13 @@ function routeFrom(p: Buffer, attrs: AttrIndex): Route | undefined {
   return route;
 }
 
-const REPLACE: BatchSpec<Route> = {
-  op: 'replace route',
-  type: C.RTM_NEWROUTE,
-  flags: C.NLM_F_CREATE | C.NLM_F_REPLACE,
-  write: (w, r) => writeRoute(w, r, false),
+const { replace: REPLACE, delete: DELETE } = replaceAndDeleteSpecs<Route>({
+  noun: 'route',
+  newType: C.RTM_NEWROUTE,
+  delType: C.RTM_DELROUTE,
+  write: writeRoute,
   describe: describeRoute,
-};
-
-const DELETE: BatchSpec<Route> = {
-  op: 'delete route',
-  type: C.RTM_DELROUTE,
-  flags: 0,
-  write: (w, r) => writeRoute(w, r, true),
-  describe: describeRoute,
-  okErrnos: NOT_FOUND_ERRNOS,
-};
+});
 
 /** Equivalent to: `ip route replace $dst via $gw dev $dev [onlink] [table $t]`. */
 export async function replaceRoute(nl: NetlinkSocket, r: Route, opts: CallOptions = {}): Promise<void> {
