@@ -21,6 +21,12 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS glue that only esbuild reads, for the packaged executables.
+    files: ['scripts/sea/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', exports: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['bin/*', 'eslint.config.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { flanneldUsage, parseFlanneldOptions, type FlanneldOptions } from '../cli/flanneld-options.js';
 import { ConfigError, FlannelError, InterfaceError, UsageError, errorMessage } from '../errors.js';
 import { createLogger, type Logger } from '../log/logger.js';
@@ -6,6 +5,7 @@ import { SystemInterfaces } from '../net/system-interfaces.js';
 import { createEtcdSubnetManager } from '../subnet/etcd/create-etcd-manager.js';
 import type { DaemonConfig } from './daemon-config.js';
 import { runDaemon } from './daemon.js';
+import { versionLine } from '../build-info.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -26,7 +26,7 @@ export async function flanneldMain(argv: readonly string[], env: NodeJS.ProcessE
       return EXIT_OK;
     }
     if ('version' in parsed) {
-      io.stdout(`${version()}\n`);
+      io.stdout(`${versionLine()}\n`);
       return EXIT_OK;
     }
     opts = parsed;
@@ -40,7 +40,7 @@ export async function flanneldMain(argv: readonly string[], env: NodeJS.ProcessE
   }
 
   const log = createLogger({ verbosity: opts.verbosity, sink: { write: io.stderr } });
-  log.info(`flannel-ts ${version()} starting (pid ${process.pid})`);
+  log.info(`flannel-ts ${versionLine()} starting (pid ${process.pid})`);
   if (opts.cleanup) return cleanupMain(opts, log);
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
@@ -128,14 +128,6 @@ async function kubeSubnetManager(o: FlanneldOptions, env: NodeJS.ProcessEnv, kno
   });
 }
 
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** `flanneld -cleanup`: removes devices, routes and rules; exit 1 if anything could not be removed. */
 async function cleanupMain(o: FlanneldOptions, log: Logger): Promise<number> {

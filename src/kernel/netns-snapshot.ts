@@ -6,6 +6,7 @@
  * (through this kernel layer, like everything else) and prints the snapshot as JSON.
  * Equivalent to: `nsenter --net=$NETNS ip -j link; ip -j addr; ip -j route show table all`.
  */
+import { isSea } from 'node:sea';
 import { fileURLToPath } from 'node:url';
 import { KernelError, ToolError } from '../errors.js';
 import { runTool, type ToolRunner } from './exec-tool.js';
@@ -45,6 +46,36 @@ export interface NetnsSnapshot {
 /** The probe script next to this module (dist/src/kernel/netns-probe.js). */
 export const PROBE_SCRIPT = fileURLToPath(new URL('./netns-probe.js', import.meta.url));
 
+/** The argument that makes a packaged executable run the probe instead of its own job. */
+export const PROBE_ARG = '--netns-probe';
+
+/**
+ * How to start the probe: the probe script on this node, or, in a packaged executable (which
+ * has no script files), the executable itself with PROBE_ARG.
+ */
+export function probeCommand(packaged = isSea()): string[] {
+  return packaged ? [process.execPath, PROBE_ARG] : [process.execPath, PROBE_SCRIPT];
+}
+
+/**
+ * The probe's whole job, in the namespace it was started in: print the snapshot as one JSON
+ * line; exit status 1 with the error on stderr when the kernel cannot be read.
+ */
+export async function netnsProbeMain(io: { stdout: (text: string) => void; stderr: (text: string) => void }): Promise<number> {
+  const { NetlinkKernel } = await import('./kernel-ops.js');
+  const kernel = new NetlinkKernel();
+  try {
+    const snap = await snapshotOwnNetns(kernel, AbortSignal.timeout(5000));
+    io.stdout(JSON.stringify(snap) + '\n');
+    return 0;
+  } catch (err) {
+    io.stderr(`netns-probe: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  } finally {
+    kernel.close();
+  }
+}
+
 /** Reads the snapshot of the calling process's own namespace through `kernel`. */
 export async function snapshotOwnNetns(kernel: Pick<KernelOps, 'listLinks' | 'listAddresses' | 'listRoutes'>, signal?: AbortSignal): Promise<NetnsSnapshot> {
   const opts = { signal, timeoutMs: 5000 };
@@ -81,7 +112,7 @@ export interface ReadNetnsOptions {
  * Throws KernelError (ERR_NETNS) when the namespace cannot be entered or read.
  */
 export async function readNetnsSnapshot(netnsPath: string, opts: ReadNetnsOptions = {}): Promise<NetnsSnapshot> {
-  const argv = ['nsenter', `--net=${netnsPath}`, '--', process.execPath, PROBE_SCRIPT];
+  const argv = ['nsenter', `--net=${netnsPath}`, '--', ...probeCommand()];
   let stdout: string;
   try {
     ({ stdout } = await (opts.runTool ?? runTool)(argv, { signal: opts.signal, timeoutMs: opts.timeoutMs ?? 10_000 }));

@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { NETLINK_ROUTE } from './netlink-constants.js';
+import { loadNetlinkRaw } from './netlink-native.js';
 
 /**
  * The part of the `netlink` package we use: its native datagram socket (`RawNetlinkSocket`),
@@ -35,8 +35,7 @@ type RawSocketCtor = new (protocol: number, options?: Record<string, unknown>) =
  * best effort. The socket starts unreferenced: it does not keep the process alive by itself.
  */
 export function openRawSocket(opts: { receiveBufferBytes?: number } = {}): RawSocket {
-  const require = createRequire(import.meta.url);
-  const mod = require('netlink/dist/raw.js') as { RawNetlinkSocket: RawSocketCtor };
+  const mod = loadNetlinkRaw() as { RawNetlinkSocket: RawSocketCtor };
   const raw = new mod.RawNetlinkSocket(NETLINK_ROUTE, {});
   if (opts.receiveBufferBytes !== undefined) {
     try {
