@@ -113,8 +113,18 @@ async function inject(node, blob, target) {
   rmSync(tmp, { force: true });
   copyFileSync(node.bin, tmp);
   chmodSync(tmp, 0o755);
-  // postject prints LIEF's warnings about the official binary's unnamed notes; they are harmless.
-  await postject(tmp, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SENTINEL });
+  // LIEF (inside postject) warns about the official binary's unnamed notes, once per note; they
+  // are harmless and drown the build log, so those lines alone are dropped.
+  const write = process.stderr.write;
+  process.stderr.write = function (chunk, ...rest) {
+    if (String(chunk).includes("Can't find string offset for section name")) return true;
+    return write.call(process.stderr, chunk, ...rest);
+  };
+  try {
+    await postject(tmp, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SENTINEL });
+  } finally {
+    process.stderr.write = write;
+  }
   renameSync(tmp, target);
 }
 

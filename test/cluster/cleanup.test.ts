@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { FLANNELD_PATH, createCluster, type Cluster } from './harness.js';
+import { flanneldCommand } from '../support/implementation.js';
+import { createCluster, type Cluster } from './harness.js';
 import { linkNames, readRoutes } from './kernel-state.js';
 import { poll } from '../support/poll.js';
 
@@ -39,7 +40,7 @@ describe('flanneld -cleanup', { skip, timeout: 90_000 }, () => {
       // Stopping keeps everything in place (a restart must not cut pods off).
       assert.equal((await clusterRoutes(1)).length, 1);
 
-      const res = await cluster.exec(1, [FLANNELD_PATH, '-cleanup', `-subnet-file=${a.subnetFile}`], { allowFailure: true });
+      const res = await cluster.exec(1, [...flanneldCommand(), '-cleanup', `-subnet-file=${a.subnetFile}`], { allowFailure: true });
       assert.equal(res.exitCode, 0, res.stderr);
       assert.deepEqual(await linkNames(cluster, 1, 'flannel'), []);
       assert.deepEqual(await clusterRoutes(1), []);
@@ -50,13 +51,13 @@ describe('flanneld -cleanup', { skip, timeout: 90_000 }, () => {
 
       await cluster.exec(1, ['ip', 'route', 'del', '10.99.0.0/24']);
       await b.stop();
-      await cluster.exec(2, [FLANNELD_PATH, '-cleanup', `-subnet-file=${b.subnetFile}`]);
+      await cluster.exec(2, [...flanneldCommand(), '-cleanup', `-subnet-file=${b.subnetFile}`]);
       await cluster.etcdctl(['del', '--prefix', '/coreos.com/network/subnets/']);
     });
   }
 
   it('with nothing to clean (no subnet.env, no devices) succeeds', async () => {
-    const res = await cluster.exec(1, [FLANNELD_PATH, '-cleanup', '-subnet-file=/nonexistent/subnet.env'], { allowFailure: true });
+    const res = await cluster.exec(1, [...flanneldCommand(), '-cleanup', '-subnet-file=/nonexistent/subnet.env'], { allowFailure: true });
     assert.equal(res.exitCode, 0, res.stderr);
     assert.match(res.stderr, /no cluster network known/);
   });

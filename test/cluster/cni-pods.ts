@@ -11,11 +11,11 @@ import { IPAddress } from '../../src/ip/ip-address.js';
 import { IPNetwork } from '../../src/ip/ip-network.js';
 import { run } from '../support/command.js';
 import { HarnessError } from '../support/errors.js';
+import { flannelCniCommand } from '../support/implementation.js';
 import { runIn } from '../support/netns.js';
-import { REPO_ROOT, type Cluster } from './harness.js';
+import { type Cluster } from './harness.js';
 import { POD_IFACE, type Pod, type PodAddress } from './pods.js';
 
-export const FLANNEL_CNI_PATH = join(REPO_ROOT, 'bin', 'flannel');
 export const CNI_BIN_DIR = '/usr/lib/cni';
 export const CNI_NETWORK_NAME = 'cbr0';
 
@@ -47,7 +47,7 @@ export async function invokeFlannelCni(
   args: { containerId: string; netns: string; conf: Record<string, unknown> },
 ): Promise<Record<string, unknown> | undefined> {
   const env = { CNI_COMMAND: command, CNI_CONTAINERID: args.containerId, CNI_NETNS: args.netns, CNI_IFNAME: POD_IFACE, CNI_PATH: CNI_BIN_DIR };
-  const res = await runIn(cluster.hostNs(hostIndex), [FLANNEL_CNI_PATH], { env, input: JSON.stringify(args.conf), allowFailure: true, timeoutMs: 30_000, signal: cluster.signal });
+  const res = await runIn(cluster.hostNs(hostIndex), flannelCniCommand(), { env, input: JSON.stringify(args.conf), allowFailure: true, timeoutMs: 30_000, signal: cluster.signal });
   if (res.exitCode !== 0) {
     throw new HarnessError(`flannel CNI ${command} of ${args.containerId} on host ${hostIndex}: exit ${res.exitCode}: ${res.stdout.trim()} ${res.stderr.trim()}`);
   }

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type RunOptions, type RunResult } from '../support/command.js';
 import { HarnessError } from '../support/errors.js';
+import { commandFile, flanneldCommand } from '../support/implementation.js';
 import { MARKER_DIR, cleanStaleNetns, createNetns, deleteNetns, markerPath, netnsPids, processStartTime, runIn, type RunMarker } from '../support/netns.js';
 import { Agent } from './agent.js';
 import { ClusterEtcd } from './cluster-etcd.js';
@@ -287,8 +288,9 @@ export class Cluster {
     this.#assertLive();
     const dir = this.hostDir(i);
     const subnetFile = join(dir, 'subnet.env');
-    const command = opts.command ?? [FLANNELD_PATH] /* its shebang carries the node flags */;
-    if (!opts.command && !existsSync(FLANNELD_PATH)) throw new HarnessError(`flanneld not found at ${FLANNELD_PATH}`);
+    // bin/flanneld (its shebang carries the node flags) or the packaged executable (FLANNEL_TS_PACKAGED)
+    const command = opts.command ?? flanneldCommand();
+    if (!opts.command && !existsSync(commandFile(command))) throw new HarnessError(`flanneld not found at ${commandFile(command)}`);
     const defaults = [`-etcd-endpoints=${ETCD_URL}`, `-subnet-file=${subnetFile}`, '-healthz-port=0'];
     const agent = new Agent({
       host: i,

@@ -15,12 +15,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, type RunResult } from '../support/command.js';
 import { HarnessError } from '../support/errors.js';
+import { commandFile, flannelCniCommand } from '../support/implementation.js';
 import { MARKER_DIR, cleanStaleNetns, createNetns, deleteNetns, markerPath, processStartTime, runIn } from '../support/netns.js';
 
 export const PREFIX_ROOT = 'ftc-';
 export const CNI_BIN_DIR = '/usr/lib/cni';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const FLANNEL_BIN = join(REPO_ROOT, 'bin', 'flannel');
+/** bin/flannel, or the packaged executable run with no node reachable (FLANNEL_TS_PACKAGED). */
+export const FLANNEL_CMD = flannelCniCommand();
+export const FLANNEL_BIN = commandFile(FLANNEL_CMD);
 
 /** Why the real-plugin tests cannot run here, or false. */
 export function cniSkipReason(): string | false {
@@ -146,7 +149,7 @@ export class Scenario {
       CNI_PATH: CNI_BIN_DIR,
       ...opts.env,
     };
-    const res = await runIn(this.host, [FLANNEL_BIN], { env, input: typeof conf === 'string' ? conf : JSON.stringify(conf), allowFailure: true, timeoutMs: 30_000 });
+    const res = await runIn(this.host, FLANNEL_CMD, { env, input: typeof conf === 'string' ? conf : JSON.stringify(conf), allowFailure: true, timeoutMs: 30_000 });
     let doc: Record<string, unknown> | undefined;
     try {
       doc = res.stdout.trim() ? (JSON.parse(res.stdout) as Record<string, unknown>) : undefined;
