@@ -1,10 +1,12 @@
 /**
  * deploy/: the Kubernetes manifest, the Dockerfile and the systemd unit agree with the agent:
  * they parse, every flag they pass is one flanneld accepts, the paths they mount are the ones
- * flanneld and the CNI plugin use, and the RBAC rules grant exactly the API calls the agent makes.
+ * flanneld and the CNI plugin use, the RBAC rules grant exactly the API calls the agent makes, and
+ * every install runs flannel-ts's own self-contained executables (no Node.js, no Go flannel image).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -50,6 +52,59 @@ function agentOptions(args: string[], environment: Record<string, string> = {}):
   return r;
 }
 
+interface DockerStage {
+  from: string;
+  name: string | undefined;
+  /** Instructions with continuation lines joined: [keyword, rest]. */
+  steps: [string, string][];
+}
+
+/** deploy/Dockerfile as stages of instructions (comments dropped, `\` continuations joined). */
+function dockerStages(text: string): DockerStage[] {
+  const stages: DockerStage[] = [];
+  const logical = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  for (const line of logical) {
+    const [, keyword = '', rest = ''] = /^(\S+)\s*(.*)$/.exec(line) ?? [];
+    if (keyword.toUpperCase() === 'FROM') {
+      const [from = '', as, name] = rest.split(/\s+/);
+      stages.push({ from, name: as?.toUpperCase() === 'AS' ? name : undefined, steps: [] });
+    } else {
+      const stage = stages.at(-1);
+      assert.ok(stage, `${keyword} before FROM`);
+      stage.steps.push([keyword.toUpperCase(), rest]);
+    }
+  }
+  return stages;
+}
+
+const dockerfile = dockerStages(read('deploy/Dockerfile'));
+const finalStage = dockerfile.at(-1) as DockerStage;
+const buildStage = dockerfile.find((st) => st.name === 'build') as DockerStage;
+const workdirOf = (st: DockerStage) => st.steps.filter(([k]) => k === 'WORKDIR').at(-1)?.[1];
+/** Where the image holds each file the final stage copies from the build stage (name -> path). */
+const shipped = new Map<string, { from: string; to: string }>();
+for (const [k, rest] of finalStage.steps) {
+  if (k !== 'COPY') continue;
+  const parts = rest.split(/\s+/);
+  assert.equal(parts[0], '--from=build', `the final stage copies only from the build stage: COPY ${rest}`);
+  const dest = parts.at(-1) as string;
+  for (const src of parts.slice(1, -1)) {
+    const base = src.split('/').at(-1) as string;
+    shipped.set(base, { from: src, to: dest.endsWith('/') ? `${dest}${base}` : dest });
+  }
+}
+/** ENTRYPOINT ["..."] as argv. */
+const entrypoint = JSON.parse(finalStage.steps.find(([k]) => k === 'ENTRYPOINT')?.[1] ?? 'null') as string[] | null;
+const memoryMiB = (q: string) => {
+  const m = /^(\d+)Mi$/.exec(q);
+  assert.ok(m, `memory quantity ${q} in Mi`);
+  return Number(m[1]);
+};
+
 describe('deploy/kube-flannel-ts.yml', () => {
   it('has the objects of kube-flannel.yml, all in one namespace', () => {
     const ns = one('Namespace').metadata.name;
@@ -77,7 +132,7 @@ describe('deploy/kube-flannel-ts.yml', () => {
   });
 
   it('runs flanneld in kube mode with flags it accepts, NODE_NAME from the downward API', () => {
-    assert.deepEqual(agent.command, ['/opt/flannel-ts/bin/flanneld']);
+    assert.deepEqual(agent.command, [shipped.get('flanneld')?.to], 'the flanneld executable the Dockerfile installs');
     const o = agentOptions(agent.args);
     assert.equal(o.kubeSubnetMgr, true);
     assert.equal(o.ipMasq, true);
@@ -108,16 +163,41 @@ describe('deploy/kube-flannel-ts.yml', () => {
     assert.equal(cni.plugins[0].type, 'flannel');
   });
 
-  it('installs the CNI plugin binary and its config on the host', () => {
+  it("installs flannel-ts's own CNI plugin executable from the image, atomically, and the CNI config", () => {
     const plugin = pod.initContainers.find((c: any) => c.name === 'install-cni-plugin');
-    assert.deepEqual([...plugin.command, ...plugin.args].slice(-1), ['/opt/cni/bin/flannel']);
-    assert.equal(resolveMount(plugin, '/opt/cni/bin/flannel')?.volume?.hostPath?.path, '/opt/cni/bin');
+    assert.equal(plugin.image, agent.image, 'the flannel-ts image, as the agent');
+    assert.deepEqual(plugin.command, ['sh', '-c']);
+    const copy = /^cp -f (\S+) (\S+) && mv -f (\S+) (\S+)$/.exec(plugin.args.join(' '));
+    assert.ok(copy, `copy to a temporary name, then rename: ${plugin.args}`);
+    const [, src, tmp, renamed, dst] = copy as unknown as [string, string, string, string, string];
+    assert.equal(src, shipped.get('flannel')?.to, 'the flannel executable the Dockerfile installs');
+    assert.equal(renamed, tmp);
+    assert.equal(dirname(tmp), dirname(dst), 'the rename stays on one file system');
+    assert.equal(dst, '/opt/cni/bin/flannel');
+    assert.equal(resolveMount(plugin, dst)?.volume?.hostPath?.path, '/opt/cni/bin');
     const cni = pod.initContainers.find((c: any) => c.name === 'install-cni');
-    const [src, dst] = (cni.args as string[]).slice(-2) as [string, string];
-    const from = resolveMount(cni, src);
-    assert.ok(from?.volume?.configMap && one('ConfigMap').data[from.rest], `${src} is in the ConfigMap`);
-    assert.equal(resolveMount(cni, dst)?.volume?.hostPath?.path, '/etc/cni/net.d');
-    assert.match(dst, /\.conflist$/);
+    assert.equal(cni.image, agent.image);
+    const [from2, to] = (cni.args as string[]).slice(-2) as [string, string];
+    const from = resolveMount(cni, from2);
+    assert.ok(from?.volume?.configMap && one('ConfigMap').data[from.rest], `${from2} is in the ConfigMap`);
+    assert.equal(resolveMount(cni, to)?.volume?.hostPath?.path, '/etc/cni/net.d');
+    assert.match(to, /\.conflist$/);
+  });
+
+  it('uses one image, the flannel-ts one: no Go flannel image anywhere', () => {
+    const containers = [...pod.initContainers, ...pod.containers];
+    assert.deepEqual(new Set(containers.map((c: any) => c.image)), new Set(['IMAGE']));
+    assert.doesNotMatch(read('deploy/kube-flannel-ts.yml'), /flannel-io\/|flannel-cni-plugin|rancher\/mirrored-flannel/);
+  });
+
+  it('requests the memory the README states, under a limit with room for a re-list; no CPU limit', () => {
+    const { requests, limits } = agent.resources;
+    const request = memoryMiB(requests.memory);
+    const limit = memoryMiB(limits.memory);
+    assert.ok(request <= limit && limit >= 2 * request, `request ${request} Mi, limit ${limit} Mi`);
+    assert.equal(limits.cpu, undefined);
+    const stated = /manifest requests (\d+) MiB/.exec(read('README.md').replace(/\s+/g, ' '));
+    assert.equal(Number(stated?.[1]), request, 'README: "The manifest requests <n> MiB"');
   });
 
   it('runs on every node: host network, privileged, tolerating taints, node-critical', () => {
@@ -130,31 +210,53 @@ describe('deploy/kube-flannel-ts.yml', () => {
 });
 
 describe('deploy/Dockerfile', () => {
-  const text = read('deploy/Dockerfile');
-  it('builds on node:20-bookworm-slim, installs production dependencies only, ships dist and bin', () => {
-    const froms = [...text.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
-    assert.ok(froms.length > 0 && froms.every((f) => f === 'node:20-bookworm-slim'), froms.join(', '));
-    assert.match(text, /^RUN npm ci --omit=dev/m);
-    assert.match(text, /^COPY --from=build \/src\/dist\/src \.\/dist\/src$/m);
-    assert.match(text, /^COPY bin \.\/bin$/m);
-    assert.match(text, /^RUN npm run build$/m);
-    assert.match(text, /^COPY --from=build \/src\/dist\/bundle \.\/dist\/bundle$/m);
-    assert.ok(existsSync(`${ROOT}bin/flanneld`));
+  it('builds the executables in a Node 24 build stage: npm ci, npm run build, npm run package', () => {
+    assert.ok(buildStage, 'a stage named build');
+    assert.match(buildStage.from, /^node:24[-.]/);
+    const runs = buildStage.steps.filter(([k]) => k === 'RUN').map(([, r]) => r);
+    const at = (cmd: RegExp) => runs.findIndex((r) => cmd.test(r));
+    assert.ok(at(/^npm ci\b/) >= 0, 'npm ci');
+    assert.ok(at(/^npm run build$/) > at(/^npm ci\b/), 'npm run build after npm ci');
+    assert.ok(at(/^npm run package$/) > at(/^npm run build$/), 'npm run package after the build');
   });
 
-  it("installs flanneld where the manifest's command expects it", () => {
-    const workdir = [...text.matchAll(/^WORKDIR\s+(\S+)/gm)].at(-1)?.[1];
-    assert.equal(`${workdir}/bin/flanneld`, agent.command[0]);
-    assert.match(text, new RegExp(`^ENTRYPOINT \\["${agent.command[0]}"\\]`, 'm'));
+  it('ships the two executables on Debian with iptables and nftables, and no Node.js', () => {
+    assert.match(finalStage.from, /^debian:[\w.-]*slim$/);
+    const installs = finalStage.steps
+      .filter(([k, r]) => k === 'RUN' && /apt-get install/.test(r))
+      .flatMap(([, r]) => r.split('&&').filter((c) => /apt-get install/.test(c)))
+      .flatMap((c) => c.trim().split(/\s+/).slice(2).filter((w) => !w.startsWith('-')));
+    assert.deepEqual(installs.sort(), ['iptables', 'nftables']);
+    assert.deepEqual([...shipped.keys()].sort(), ['flannel', 'flanneld']);
+    const workdir = workdirOf(buildStage);
+    for (const [name, { from, to }] of shipped) {
+      assert.equal(from, `${workdir}/dist/package/${name}`, 'what npm run package wrote');
+      assert.equal(to, `/opt/flannel-ts/${name}`);
+    }
+    const text = read('deploy/Dockerfile');
+    const finalText = text.slice(text.lastIndexOf('\nFROM '));
+    assert.doesNotMatch(finalText, /node_modules|dist\/src|\bnodejs\b|\bnpm\b/, 'nothing of Node.js in the image');
+    assert.ok(finalStage.steps.some(([k, r]) => k === 'RUN' && r.includes(`${shipped.get('flanneld')?.to} -version`)), 'the build runs the executable once');
+  });
+
+  it("runs flanneld as the entrypoint, where the manifest's command expects it", () => {
+    assert.deepEqual(entrypoint, [shipped.get('flanneld')?.to]);
+    assert.deepEqual(agent.command, entrypoint);
+  });
+
+  it('keeps local builds and dependencies out of the build context', () => {
+    const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
+    for (const p of ['node_modules/', 'dist/']) assert.ok(ignored.includes(p), p);
+    assert.ok(!ignored.some((p) => /^\.git\/?$/.test(p)), '.git stays: the version names the commit');
   });
 });
 
 describe('deploy/flanneld.service', () => {
   const unit = read('deploy/flanneld.service');
-  it('starts flanneld in etcd mode with flags and FLANNELD_* settings it accepts', () => {
+  it('starts the flanneld executable in etcd mode with flags and FLANNELD_* settings it accepts', () => {
     const exec = /^ExecStart=(\S+)(.*)$/m.exec(unit);
     assert.ok(exec);
-    assert.equal(exec[1], '/opt/flannel-ts/bin/flanneld');
+    assert.equal(exec[1], shipped.get('flanneld')?.to, 'the executable, where the image has it too');
     assert.match(unit, /^EnvironmentFile=-\/etc\/default\/flanneld$/m);
     const settings = Object.fromEntries(
       read('deploy/flanneld.env')
