@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # The local demo: a real etcd, three network-namespace hosts running flanneld, and two pods per
 # host attached through the flannel CNI plugin, with a cross-host ping matrix.
-#   sudo ./scripts/demo.sh [up] [--backend=TYPE] [--detach]   set up, bring up, Ctrl-C tears down
-#   sudo ./scripts/demo.sh down                                tear down a detached demo
+#   ./scripts/demo.sh [up] [--backend=TYPE] [--detach]   set up, bring up, Ctrl-C tears down
+#   ./scripts/demo.sh down                                tear down a detached demo
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
+# Needs root (network namespaces, apt). As root it runs as is (a fresh Debian machine has no
+# sudo); otherwise it runs itself again through sudo, keeping PATH so that the same node is used.
 if [ "$(id -u)" -ne 0 ]; then
-  echo "demo: run as root: sudo $0 $*" >&2
+  if command -v sudo >/dev/null; then
+    echo "demo: not root: running through sudo" >&2
+    exec sudo -- env "PATH=$PATH" bash "$0" "$@"
+  fi
+  echo "demo: needs root (network namespaces, apt) and sudo is not installed: run it as root (su -)" >&2
   exit 1
 fi
+cd "$(dirname "$0")/.."
 
 cmd="${1:-up}"
 case "$cmd" in
