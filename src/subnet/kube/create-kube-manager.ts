@@ -1,13 +1,13 @@
 /**
- * Builds the kube subnet manager. The client library (@kubernetes/client-node, ~60 MB of heap
- * and code) is imported here, dynamically, so that etcd mode never loads it.
+ * Builds the kube subnet manager. The Kubernetes client (kube-client.ts and what it uses) is
+ * imported here, dynamically, so that etcd mode never loads it.
  */
 import { StoreError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import type { SubnetManager } from '../subnet-manager.js';
 import { annotationKeys } from './kube-annotations.js';
 import { KubeErrorCode, type KubeApi } from './kube-api.js';
-import type { KubeConnectionOptions } from './kube-client.js';
+import type { KubeConnectionOptions } from './kube-connection.js';
 
 export interface CreateKubeManagerOptions {
   readonly connection: KubeConnectionOptions;
@@ -45,7 +45,7 @@ export async function resolveNodeName(api: KubeApi, env: Readonly<Record<string,
 export async function createKubeSubnetManager(o: CreateKubeManagerOptions): Promise<SubnetManager> {
   annotationKeys(o.annotationPrefix); // a bad -kube-annotation-prefix fails before any request
   const [{ createKubeApi }, { KubeSubnetManager }] = await Promise.all([import('./kube-client.js'), import('./kube-subnet-manager.js')]);
-  const api = createKubeApi(o.connection);
+  const api = await createKubeApi(o.connection);
   try {
     const nodeName = await resolveNodeName(api, o.env, o.signal ?? AbortSignal.timeout(60_000));
     o.logger.info(`kube subnet manager for node ${JSON.stringify(nodeName)} at ${api.server}`);

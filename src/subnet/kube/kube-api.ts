@@ -1,38 +1,54 @@
 /**
  * The Kubernetes API as the kube subnet manager uses it: four calls, no more. Implemented over
- * @kubernetes/client-node in kube-client.ts (loaded only in kube mode); errors arrive already
- * translated into StoreError with the codes below.
+ * Node's HTTP in kube-client.ts (loaded only in kube mode); errors arrive already translated
+ * into StoreError with the codes below.
  */
 
-/** One watch event line: ADDED, MODIFIED, DELETED, BOOKMARK or ERROR, and its object. */
+/** One watch event: ADDED, MODIFIED, DELETED, BOOKMARK or ERROR, and its object. */
 export interface WatchEvent {
   readonly type: string;
+  /**
+   * Only what flanneld reads of it: metadata.name, metadata.resourceVersion,
+   * metadata.annotations, spec.podCIDR(s); for ERROR, the Status's code, reason and message.
+   */
   readonly object: unknown;
 }
 
+/**
+ * One node of a list, as far as flanneld reads it: { metadata: { name, resourceVersion,
+ * annotations }, spec: { podCIDR, podCIDRs } } (read through projectNode).
+ */
+export type ListedNode = Readonly<Record<string, unknown>>;
+
 export interface NodeListResult {
-  /** Node objects (the client library's V1Node or plain JSON; read through projectNode). */
-  readonly items: readonly unknown[];
   readonly resourceVersion: string;
+  /** Items delivered to onItem. */
+  readonly count: number;
 }
 
 export interface KubeApi {
   /** The API server's URL, for messages. */
   readonly server: string;
-  /** GET /api/v1/nodes (one request, no paging). `resourceVersion` "0" lets the server answer from its cache. */
-  listNodes(opts: { resourceVersion?: string | undefined; signal: AbortSignal }): Promise<NodeListResult>;
+  /**
+   * GET /api/v1/nodes (one request, no paging), read as it streams in: each item goes to
+   * onItem as soon as it is complete and is not kept. `resourceVersion` "0" lets the server
+   * answer from its cache.
+   */
+  listNodes(opts: { resourceVersion?: string | undefined; signal: AbortSignal }, onItem: (item: ListedNode) => void): Promise<NodeListResult>;
   /**
    * GET /api/v1/nodes?watch=true&resourceVersion=..&allowWatchBookmarks=true&timeoutSeconds=..;
-   * calls onEvent per line; resolves when the server ends the stream, rejects on an HTTP error.
+   * calls onEvent per event; resolves when the server ends the stream, rejects on an HTTP
+   * error or a broken connection.
    */
   watchNodes(
     opts: { resourceVersion: string; timeoutSeconds: number; signal: AbortSignal },
     onEvent: (event: WatchEvent) => void,
   ): Promise<void>;
-  /** PATCH /api/v1/nodes/{name}/status, application/strategic-merge-patch+json; resolves to the node. */
-  patchNodeStatus(name: string, patch: object, signal: AbortSignal): Promise<unknown>;
+  /** PATCH /api/v1/nodes/{name}/status, application/strategic-merge-patch+json. */
+  patchNodeStatus(name: string, patch: object, signal: AbortSignal): Promise<void>;
   /** GET /api/v1/namespaces/{namespace}/pods/{name}; resolves to the pod's spec.nodeName ('' if unset). */
   readPodNodeName(namespace: string, name: string, signal: AbortSignal): Promise<string>;
+  /** Closes kept-alive connections. */
   close(): void;
 }
 

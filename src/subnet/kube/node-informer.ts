@@ -170,12 +170,12 @@ export class NodeInformer {
   private async list(resourceVersion: string | undefined, signal: AbortSignal): Promise<void> {
     this.stats.lists++;
     const started = Date.now();
-    const res = await this.opts.api.listNodes({ resourceVersion, signal });
+    // Items are projected as they stream in; the full Node objects are never held.
     const next = new Map<string, NodeInfo>();
-    for (const item of res.items) {
+    const res = await this.opts.api.listNodes({ resourceVersion, signal }, (item) => {
       const n = projectNode(item, this.opts.annotationKeys);
       if (n) next.set(n.name, n);
-    }
+    });
     this.nodes.clear();
     for (const [k, v] of next) this.nodes.set(k, v);
     this.resourceVersion = res.resourceVersion;

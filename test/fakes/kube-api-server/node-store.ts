@@ -39,6 +39,10 @@ export interface NodeSpecInput {
   labels?: Record<string, string>;
   /** Extra status (conditions, addresses, images) to make nodes as big as real ones. */
   status?: NodeObject['status'];
+  /** metadata.managedFields (server-side apply bookkeeping; a real node carries several entries). */
+  managedFields?: unknown[];
+  /** spec.providerID and other spec fields besides the pod CIDRs. */
+  spec?: Record<string, unknown>;
 }
 
 export class NodeStore {
@@ -92,8 +96,9 @@ export class NodeStore {
         creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
         labels: { 'kubernetes.io/hostname': input.name, ...input.labels },
         annotations: { ...input.annotations },
+        ...(input.managedFields ? { managedFields: clone(input.managedFields) } : {}),
       },
-      spec: {},
+      spec: clone(input.spec ?? {}),
       status: clone(input.status ?? {}),
     };
     const podCIDRs = input.podCIDRs ?? (input.podCIDR ? [input.podCIDR] : undefined);

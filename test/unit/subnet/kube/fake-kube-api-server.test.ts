@@ -1,5 +1,5 @@
 /**
- * The stand-in API server itself, over plain HTTP (fetch), and the client library's view of it:
+ * The stand-in API server itself, over plain HTTP (fetch), and flanneld's client's view of it:
  * status codes, patches, watch semantics, TLS with the in-cluster configuration.
  */
 import assert from 'node:assert/strict';
@@ -83,19 +83,21 @@ describe('FakeKubeApiServer', () => {
       const rv = anon.store.resourceVersion;
       const events: WatchEvent[] = [];
       const ac = new AbortController();
-      const watching = createKubeApi({ apiUrl: anon.url }).watchNodes({ resourceVersion: rv, timeoutSeconds: 30, signal: ac.signal }, (e) => events.push(e));
+      const watching = (await createKubeApi({ apiUrl: anon.url })).watchNodes({ resourceVersion: rv, timeoutSeconds: 30, signal: ac.signal }, (e) => events.push(e));
       await poll(() => anon.openWatches === 1, { what: 'watch open' });
       anon.store.create({ name: 'w2' });
       anon.sendBookmarks();
       await poll(() => events.length >= 2, { what: 'two events' });
       assert.deepEqual(events.map((e) => e.type), ['ADDED', 'BOOKMARK']);
-      assert.deepEqual(events[1]?.object, { kind: 'Node', apiVersion: 'v1', metadata: { resourceVersion: anon.store.resourceVersion } });
+      // The client keeps only what flanneld reads of an event's object.
+      assert.deepEqual(events[1]?.object, { metadata: { resourceVersion: anon.store.resourceVersion } });
+      assert.equal((events[0]?.object as { metadata: { name: string } }).metadata.name, 'w2');
       anon.dropWatches();
       await watching.catch(() => {});
       ac.abort();
       anon.compact();
       const expired: WatchEvent[] = [];
-      await createKubeApi({ apiUrl: anon.url }).watchNodes({ resourceVersion: rv, timeoutSeconds: 30, signal: AbortSignal.timeout(5000) }, (e) => expired.push(e));
+      await (await createKubeApi({ apiUrl: anon.url })).watchNodes({ resourceVersion: rv, timeoutSeconds: 30, signal: AbortSignal.timeout(5000) }, (e) => expired.push(e));
       assert.equal(expired[0]?.type, 'ERROR');
       assert.equal((expired[0]?.object as { code: number }).code, 410);
     } finally {
@@ -125,14 +127,15 @@ describe('in-cluster configuration (service account token and CA, HTTPS)', () =>
 
   it('lists nodes over TLS with the mounted token', async () => {
     const port = new URL(server.url).port;
-    const api = createKubeApi({ serviceHost: '127.0.0.1', servicePort: port, serviceAccountDir: join(dir, 'sa') });
-    const list = await api.listNodes({ resourceVersion: '0', signal: AbortSignal.timeout(5000) });
-    assert.equal(list.items.length, 1);
+    const api = await createKubeApi({ serviceHost: '127.0.0.1', servicePort: port, serviceAccountDir: join(dir, 'sa') });
+    const list = await api.listNodes({ resourceVersion: '0', signal: AbortSignal.timeout(5000) }, () => {});
+    assert.equal(list.count, 1);
+    api.close();
     assert.equal(server.requests.at(-1)?.user, 'system:serviceaccount:kube-flannel:flannel');
   });
 
-  it('says what is missing outside a pod', () => {
-    assert.throws(() => createKubeApi({ serviceAccountDir: join(dir, 'sa') }), /KUBERNETES_SERVICE_HOST/);
-    assert.throws(() => createKubeApi({ serviceHost: '10.96.0.1', servicePort: '443', serviceAccountDir: join(dir, 'nothing') }), /service account file .*token is missing/);
+  it('says what is missing outside a pod', async () => {
+    await assert.rejects(createKubeApi({ serviceAccountDir: join(dir, 'sa') }), /KUBERNETES_SERVICE_HOST/);
+    await assert.rejects(createKubeApi({ serviceHost: '10.96.0.1', servicePort: '443', serviceAccountDir: join(dir, 'nothing') }), /service account file .*token is missing/);
   });
 });

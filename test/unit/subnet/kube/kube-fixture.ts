@@ -1,6 +1,6 @@
 /**
- * A kube subnet manager wired to the stand-in API server through the real client library
- * (@kubernetes/client-node), with a kubeconfig file carrying a bearer token, as -kubeconfig-file.
+ * A kube subnet manager wired to the stand-in API server through flanneld's own Kubernetes
+ * client (kube-client.ts), with a kubeconfig file carrying a bearer token, as -kubeconfig-file.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -95,7 +95,7 @@ export class KubeFixture {
 
   /** A manager for `nodeName` (getNetworkConfig already called unless `noConfig`). */
   async manager(nodeName: string, extra: Partial<KubeSubnetManagerOptions> & { kubeconfig?: string; noConfig?: boolean } = {}): Promise<KubeSubnetManager> {
-    const api = createKubeApi({ kubeconfigFile: extra.kubeconfig ?? this.kubeconfigPath, requestTimeoutMs: 5000 });
+    const api = await createKubeApi({ kubeconfigFile: extra.kubeconfig ?? this.kubeconfigPath, requestTimeoutMs: 5000 });
     const sm = new KubeSubnetManager({
       api,
       nodeName,

@@ -330,7 +330,7 @@ describe('KubeSubnetManager: node name and connection', () => {
       fx.server.store.pods.set('kube-flannel/kube-flannel-ds-abcde', { metadata: { name: 'kube-flannel-ds-abcde', namespace: 'kube-flannel' }, spec: { nodeName: 'worker-7' } });
       const { createKubeApi } = await import('../../../../src/subnet/kube/kube-client.js');
       const { resolveNodeName } = await import('../../../../src/subnet/kube/create-kube-manager.js');
-      const api = createKubeApi({ kubeconfigFile: fx.kubeconfigPath });
+      const api = await createKubeApi({ kubeconfigFile: fx.kubeconfigPath });
       const signal = AbortSignal.timeout(5000);
       assert.equal(await resolveNodeName(api, { NODE_NAME: 'from-env' }, signal), 'from-env');
       assert.equal(await resolveNodeName(api, { POD_NAME: 'kube-flannel-ds-abcde', POD_NAMESPACE: 'kube-flannel' }, signal), 'worker-7');
@@ -346,9 +346,11 @@ describe('KubeSubnetManager: node name and connection', () => {
     try {
       fx.server.store.create({ name: 'anon', podCIDR: '10.244.1.0/24' });
       const { createKubeApi } = await import('../../../../src/subnet/kube/kube-client.js');
-      const api = createKubeApi({ apiUrl: fx.server.url });
-      const list = await api.listNodes({ signal: AbortSignal.timeout(5000) });
-      assert.equal(list.items.length, 1);
+      const api = await createKubeApi({ apiUrl: fx.server.url });
+      const names: unknown[] = [];
+      const list = await api.listNodes({ signal: AbortSignal.timeout(5000) }, (n) => names.push((n['metadata'] as { name: string }).name));
+      assert.equal(list.count, 1);
+      assert.deepEqual(names, ['anon']);
       assert.equal(fx.server.requests.at(-1)?.user, 'system:anonymous');
     } finally {
       await fx.close();
