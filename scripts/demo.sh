@@ -4,16 +4,9 @@
 #   ./scripts/demo.sh [up] [--backend=TYPE] [--detach]   set up, bring up, Ctrl-C tears down
 #   ./scripts/demo.sh down                                tear down a detached demo
 set -euo pipefail
-# Needs root (network namespaces, apt). As root it runs as is (a fresh Debian machine has no
-# sudo); otherwise it runs itself again through sudo, keeping PATH so that the same node is used.
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null; then
-    echo "demo: not root: running through sudo" >&2
-    exec sudo -- env "PATH=$PATH" bash "$0" "$@"
-  fi
-  echo "demo: needs root (network namespaces, apt) and sudo is not installed: run it as root (su -)" >&2
-  exit 1
-fi
+# Needs root: runs itself again through sudo when not root (scripts/as-root.sh).
+. "$(dirname "$0")/as-root.sh"
+as_root demo "$0" "$@"
 cd "$(dirname "$0")/.."
 
 cmd="${1:-up}"

@@ -1,16 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: setup, lint, type-check, then every test (unit, etcd, kernel, cluster).
 set -euo pipefail
-# Needs root (network namespaces, apt). As root it runs as is (a fresh Debian machine has no
-# sudo); otherwise it runs itself again through sudo, keeping PATH so that the same node is used.
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null; then
-    echo "test: not root: running through sudo" >&2
-    exec sudo -- env "PATH=$PATH" bash "$0" "$@"
-  fi
-  echo "test: needs root (network namespaces, apt) and sudo is not installed: run it as root (su -)" >&2
-  exit 1
-fi
+# Needs root: runs itself again through sudo when not root (scripts/as-root.sh).
+. "$(dirname "$0")/as-root.sh"
+as_root test "$0" "$@"
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "test: lint"
