@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Logger } from '../log/logger.js';
 
 /** Readiness as the daemon reports it: ready once the lease is held and subnet.env written. */
@@ -15,6 +15,7 @@ export async function startHealthServer(opts: {
   state: ReadinessState;
   logger: Logger;
 }): Promise<Server> {
+  const { createServer } = process.getBuiltinModule('node:http');
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
