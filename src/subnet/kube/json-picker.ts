@@ -17,19 +17,23 @@ export type PickSpec = true | { readonly [key: string]: PickSpec };
 interface PickNode {
   readonly take: boolean;
   readonly children: ReadonlyMap<string, PickNode> | undefined;
+  /** Picks keys of an object (children other than '*'). */
+  readonly keyed: boolean;
+  /** Picks elements of an array (a '*' child). */
+  readonly elements: boolean;
   /** Elements at this path are emitted one by one (onRecord) instead of being kept. */
   readonly record: boolean;
 }
 
 function compile(spec: PickSpec, recordPath: readonly string[] | undefined, depth = 0): PickNode {
   const atRecord = recordPath !== undefined && depth === recordPath.length;
-  if (spec === true) return { take: true, children: undefined, record: atRecord };
+  if (spec === true) return { take: true, children: undefined, keyed: false, elements: false, record: atRecord };
   const children = new Map<string, PickNode>();
   for (const [k, v] of Object.entries(spec)) {
     const onPath = recordPath !== undefined && recordPath[depth] === k;
     children.set(k, compile(v, onPath ? recordPath : undefined, depth + 1));
   }
-  return { take: false, children, record: atRecord };
+  return { take: false, children, keyed: [...children.keys()].some((k) => k !== '*'), elements: children.has('*'), record: atRecord };
 }
 
 export class JsonPickError extends Error {}
@@ -214,7 +218,7 @@ export class JsonPicker {
       this.depth = container ? 1 : 0;
       return;
     }
-    if (container && node?.children && chunk[i] === OPEN_OBJ) {
+    if (container && node?.keyed && chunk[i] === OPEN_OBJ) {
       const parent = this.stack[this.stack.length - 1];
       let out: Record<string, unknown>;
       if (node.record || !parent) out = {};
@@ -222,7 +226,7 @@ export class JsonPicker {
       this.stack.push({ array: false, node, out, expectKey: true, next: undefined, key: '' });
       return;
     }
-    if (container && node?.children?.has('*') && chunk[i] === OPEN_ARR) {
+    if (container && node?.elements && chunk[i] === OPEN_ARR) {
       const parent = this.stack[this.stack.length - 1];
       const out: unknown[] = [];
       if (parent && !node.record) this.attach(parent, out);

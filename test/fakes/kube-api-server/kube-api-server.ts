@@ -1,6 +1,7 @@
 /**
  * A stand-in Kubernetes API server over node:http(s), speaking the real protocol for what
- * flanneld uses, so the real client library (@kubernetes/client-node) can be driven against it.
+ * flanneld uses, so flanneld's own client (src/subnet/kube/kube-client.ts) is driven against the
+ * wire protocol rather than a mock.
  * Each behaviour follows the Kubernetes API reference:
  *
  * - Node v1 operations (https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/node-v1/):
@@ -24,9 +25,12 @@
  *   application/strategic-merge-patch+json; other types get 415.
  * - Errors are Status objects (API conventions, "Response Status Kind",
  *   https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md#response-status-kind).
- * - Authentication: "Putting a Bearer Token in a Request"
- *   (https://kubernetes.io/docs/reference/access-authn-authz/authentication/): a request
- *   without a known token is 401 Unauthorized (unless `anonymous`). Authorization
+ * - Authentication (https://kubernetes.io/docs/reference/access-authn-authz/authentication/):
+ *   "Putting a Bearer Token in a Request" (`tokens`); "X509 client certificates" (`clientCa`:
+ *   a verified client certificate's CN is the user name); HTTP basic auth (`basicUsers`; the
+ *   real API server dropped it in 1.19, but kubeconfigs still carry username/password for
+ *   servers behind authenticating proxies). A request with no known credentials is 401
+ *   Unauthorized (unless `anonymous`). Authorization
  *   (https://kubernetes.io/docs/reference/access-authn-authz/authorization/, "Review your
  *   request attributes"): each request is classified into verb (get, list, watch, patch) and
  *   resource ("nodes", "nodes/status", "pods"); forbid() makes chosen ones 403 Forbidden with
@@ -38,6 +42,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Server as NetServer } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { jsonMergePatch, strategicMergePatch } from './merge-patch.js';
 import { NodeStore, type NodeObject, type StoredEvent } from './node-store.js';
 import { classify, statusBody, type RequestInfo } from './request-info.js';
@@ -49,6 +54,10 @@ export interface FakeKubeApiServerOptions {
   anonymous?: boolean;
   /** Serve HTTPS with this certificate (PEM). */
   tls?: { cert: string; key: string };
+  /** With tls: ask for client certificates and accept those this CA (PEM) signed; CN = user. */
+  clientCa?: string;
+  /** "username:password" -> user name, for HTTP basic auth. */
+  basicUsers?: Record<string, string>;
   /** Send a BOOKMARK this often to watches that allow them (0: only on sendBookmarks()). */
   bookmarkIntervalMs?: number;
   /** How an expired watch version is answered: an ERROR event (default, as the watch cache) or HTTP 410. */
@@ -79,10 +88,15 @@ export class FakeKubeApiServer {
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private failWatches: { n: number; how: 'expired' | 'drop' } = { n: 0, how: 'drop' };
   private baseUrl = '';
+  /** TCP (or TLS) connections accepted so far: keep-alive reuse shows as fewer connections than requests. */
+  connections = 0;
 
   constructor(private readonly opts: FakeKubeApiServerOptions = {}) {
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
-    this.server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : createHttpServer(handler);
+    this.server = opts.tls
+      ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key, ...(opts.clientCa ? { ca: opts.clientCa, requestCert: true, rejectUnauthorized: false } : {}) }, handler)
+      : createHttpServer(handler);
+    this.server.on(opts.tls ? 'secureConnection' : 'connection', () => this.connections++);
     if (opts.bookmarkIntervalMs) {
       this.bookmarkTimer = setInterval(() => this.sendBookmarks(), opts.bookmarkIntervalMs);
       this.bookmarkTimer.unref();
@@ -204,10 +218,17 @@ export class FakeKubeApiServer {
   }
 
   private authenticate(req: IncomingMessage): string | undefined {
-    const m = /^Bearer\s+(\S+)$/.exec(req.headers.authorization ?? '');
-    const user = m ? this.opts.tokens?.[m[1] ?? ''] : undefined;
-    if (user) return user;
-    return !m && this.opts.anonymous ? 'system:anonymous' : undefined;
+    const auth = req.headers.authorization ?? '';
+    const bearer = /^Bearer\s+(\S+)$/.exec(auth);
+    if (bearer) return this.opts.tokens?.[bearer[1] ?? ''];
+    const basic = /^Basic\s+(\S+)$/.exec(auth);
+    if (basic) return this.opts.basicUsers?.[Buffer.from(basic[1] ?? '', 'base64').toString('utf8')];
+    const socket = req.socket as TLSSocket;
+    if (this.opts.clientCa && socket.authorized) {
+      const cn = socket.getPeerCertificate().subject?.CN;
+      if (typeof cn === 'string' && cn !== '') return cn;
+    }
+    return auth === '' && this.opts.anonymous ? 'system:anonymous' : undefined;
   }
 
   private isForbidden(user: string, info: RequestInfo): boolean {
