@@ -8,6 +8,7 @@ import { parseSubnetEnv } from '../../test/cluster/agent.js';
 import { createCluster, type Agent, type Cluster } from '../../test/cluster/harness.js';
 import { HarnessError } from '../../test/support/errors.js';
 import { poll } from '../../test/support/poll.js';
+import { agentCommand } from './agent-command.js';
 import { STARTING, WROTE_SUBNET_FILE, findLine, parseLog, type LogLine } from './agent-log.js';
 import { findNodePid } from './proc-status.js';
 import { watchForFile } from './wait-file.js';
@@ -59,7 +60,7 @@ export async function startTimed(cluster: Cluster, host: number, opts: { signal:
   const spawnWall = Date.now();
   const spawnPerf = performance.now();
   try {
-    agent = cluster.startAgent(host, { args: opts.args ?? [] });
+    agent = cluster.startAgent(host, { args: opts.args ?? [], command: agentCommand() });
   } catch (err) {
     waiter.close();
     throw err;

@@ -2,7 +2,8 @@
  * One agent started against many remote leases already in etcd, timed from spawn until its
  * kernel holds every peer's entries (counted from outside by dumps, and as the agent logs it).
  */
-import { FLANNELD_PATH, type Agent, type Cluster } from '../../test/cluster/harness.js';
+import type { Agent, Cluster } from '../../test/cluster/harness.js';
+import { agentCommand } from './agent-command.js';
 import { poll } from '../../test/support/poll.js';
 import { RECONCILED, REMOTE_LEASES, STARTING, WROTE_SUBNET_FILE, findLine, matchLines, parseLog, type LogLine } from './agent-log.js';
 import { nowMs } from './clock.js';
@@ -12,17 +13,6 @@ import { CpuSampler } from './cpu-sampler.js';
 import { findNodePid, type CpuTimes } from './proc-status.js';
 
 export const VXLAN_DEVICE = 'flannel.1';
-
-/**
- * Extra node flags for the agents the scale scenarios start, from env BENCH_AGENT_NODE_FLAGS
- * (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS does not allow). Without
- * it the agent runs as the harness runs it (bin/flanneld's shebang flags).
- */
-export function agentCommand(): string[] | undefined {
-  const extra = process.env.BENCH_AGENT_NODE_FLAGS?.trim();
-  if (!extra) return undefined;
-  return [process.execPath, '--max-semi-space-size=1', ...extra.split(/\s+/), FLANNELD_PATH];
-}
 
 /** The device a backend programs on host `host`, and the kinds in the order to poll them (last programmed first). */
 export function peerDevice(cluster: Cluster, host: number, backend: PeerBackend): { dev: string; kinds: EntryKind[] } {
