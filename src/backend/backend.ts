@@ -37,4 +37,5 @@ export interface Backend {
   registerNetwork(ctx: BackendContext, signal: AbortSignal): Promise<Network>;
 }
 
-export type BackendFactory = () => Backend;
+/** Loads a backend's code (a dynamic import: a host pays only for the backend it runs) and builds it. */
+export type BackendFactory = () => Promise<Backend>;

@@ -1,21 +1,22 @@
 import { ConfigError } from '../errors.js';
-import { AllocBackend } from './alloc/alloc-backend.js';
 import type { Backend, BackendFactory } from './backend.js';
-import { HostGwBackend } from './hostgw/hostgw-backend.js';
-import { VxlanBackend } from './vxlan/vxlan-backend.js';
 
-/** The backends this build has, by `Backend.Type`. Explicit: no registration by import side effect. */
+/**
+ * The backends this build has, by `Backend.Type`. Explicit: no registration by import side
+ * effect. Each is imported when chosen, so that a vxlan host loads neither the other backends
+ * nor what they need (e.g. node:crypto for WireGuard keys).
+ */
 export const BACKENDS: ReadonlyMap<string, BackendFactory> = new Map<string, BackendFactory>([
-  ['vxlan', () => new VxlanBackend()],
-  ['host-gw', () => new HostGwBackend()],
-  ['alloc', () => new AllocBackend()],
+  ['vxlan', async () => new (await import('./vxlan/vxlan-backend.js')).VxlanBackend()],
+  ['host-gw', async () => new (await import('./hostgw/hostgw-backend.js')).HostGwBackend()],
+  ['alloc', async () => new (await import('./alloc/alloc-backend.js')).AllocBackend()],
 ]);
 
 export function knownBackendTypes(): string[] {
   return [...BACKENDS.keys()];
 }
 
-export function createBackend(type: string): Backend {
+export function createBackend(type: string): Promise<Backend> {
   const factory = BACKENDS.get(type);
   if (!factory) throw new ConfigError('Backend.Type', type, `unknown backend type (supported: ${knownBackendTypes().join(', ')})`);
   return factory();

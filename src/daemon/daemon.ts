@@ -5,7 +5,6 @@ import type { Network } from '../backend/backend.js';
 import { createBackend, knownBackendTypes } from '../backend/registry.js';
 import type { NetworkConfig } from '../config/network-config.js';
 import { ConfigError, FlannelError, SubnetExhaustedError, errorMessage } from '../errors.js';
-import { startHealthServer } from '../health/health-server.js';
 import type { TrafficManager } from '../traffic/traffic-manager.js';
 import { describeLease, leaseKey, type Lease, type LeaseAttrs, type LeaseEvent } from '../lease/lease.js';
 import { LeaseWatcher } from '../lease/lease-watcher.js';
@@ -21,7 +20,11 @@ import { LeaseKeeper } from './lease-keeper.js';
 
 export interface DaemonDeps {
   readonly logger: Logger;
-  readonly interfaces: InterfaceSource;
+  /**
+   * Interface facts without the kernel layer (procfs, node:os), for backends that do not load
+   * it; a loader, so that a vxlan or host-gw agent (facts through rtnetlink) never loads them.
+   */
+  readonly interfaces: () => Promise<InterfaceSource>;
   /** Builds the subnet manager for the chosen mode; loaded lazily so unused clients cost nothing. */
   readonly createSubnetManager: (knownBackends: readonly string[]) => Promise<SubnetManager>;
 }
@@ -57,6 +60,8 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
   const readiness = new Readiness();
   let health: Server | undefined;
   if (cfg.healthzPort > 0) {
+    // Loaded only when serving: an agent without -healthz-port needs no HTTP server code.
+    const { startHealthServer } = await import('../health/health-server.js');
     health = await startHealthServer({ ip: cfg.healthzIP, port: cfg.healthzPort, state: readiness, logger: log.child('health') });
   }
   const sm = await deps.createSubnetManager(knownBackendTypes());
@@ -65,11 +70,11 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
     readiness.set(false, `waiting for the network config from ${sm.name}`);
     const config = await sm.getNetworkConfig(signal);
     log.info(`network config: ${describeConfig(config)}`);
-    const backend = createBackend(config.backendType);
+    const backend = await createBackend(config.backendType);
     if (backend.usesKernel) kernel = await openKernel();
     // With the kernel layer loaded, interface facts come through rtnetlink too.
     const extIface = await selectExternalInterface(
-      kernel ? new NetlinkInterfaces(kernel) : deps.interfaces,
+      kernel ? new NetlinkInterfaces(kernel) : await deps.interfaces(),
       { ...cfg, enableIPv4: config.enableIPv4, enableIPv6: config.enableIPv6 },
       log.child('iface'),
     );

@@ -1,7 +1,6 @@
 import { flanneldUsage, parseFlanneldOptions, type FlanneldOptions } from '../cli/flanneld-options.js';
 import { ConfigError, FlannelError, InterfaceError, UsageError, errorMessage } from '../errors.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { SystemInterfaces } from '../net/system-interfaces.js';
 import { createEtcdSubnetManager } from '../subnet/etcd/create-etcd-manager.js';
 import type { DaemonConfig } from './daemon-config.js';
 import { runDaemon } from './daemon.js';
@@ -90,7 +89,7 @@ function toDaemonConfig(o: FlanneldOptions): DaemonConfig {
 function daemonDeps(o: FlanneldOptions, env: NodeJS.ProcessEnv, log: Logger) {
   return {
     logger: log,
-    interfaces: new SystemInterfaces(),
+    interfaces: async () => new (await import('../net/system-interfaces.js')).SystemInterfaces(),
     createSubnetManager: (knownBackends: readonly string[]) =>
       o.kubeSubnetMgr ? kubeSubnetManager(o, env, knownBackends, log) : createEtcdSubnetManager({
         client: {

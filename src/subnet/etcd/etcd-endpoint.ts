@@ -7,7 +7,6 @@
  * "name:port" in its working directory; here it is resolved against our working directory,
  * as etcdctl does), unix:relative/path, and unixs:// for TLS over a unix socket.
  */
-import { readFileSync } from 'node:fs';
 import { UsageError, errorMessage } from '../../errors.js';
 
 export interface EtcdEndpoint {
@@ -57,7 +56,8 @@ export interface TlsMaterial {
 function readTlsFile(flag: string, path: string | undefined): Buffer | undefined {
   if (path === undefined || path === '') return undefined;
   try {
-    return readFileSync(path);
+    // Not an ES import of node:fs: its namespace getters load ~30 modules more (2.5 MiB on Node 24).
+    return process.getBuiltinModule('node:fs').readFileSync(path);
   } catch (err) {
     throw new UsageError(flag, `cannot read -${flag} ${JSON.stringify(path)}: ${errorMessage(err)}`, { cause: err });
   }
