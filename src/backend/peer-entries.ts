@@ -46,7 +46,9 @@ export interface EntryDiff {
   readonly fdb: { readonly put: FdbEntry[]; readonly del: FdbEntry[] };
 }
 
-function diffBy<T>(want: Iterable<T>, have: Iterable<T>, key: (x: T) => string, same: (w: T, h: T) => boolean) {
+function diffBy<T>(want: readonly T[], have: readonly T[], key: (x: T) => string, same: (w: T, h: T) => boolean) {
+  // Nothing installed (a first start): everything wanted goes in, and no key is built.
+  if (have.length === 0) return { put: want.slice(), del: [] as T[] };
   const haveMap = new Map<string, T>();
   for (const h of have) haveMap.set(key(h), h);
   const put: T[] = [];
@@ -70,16 +72,28 @@ export function diffEntries(want: PeerEntries, have: PeerEntries): EntryDiff {
   };
 }
 
+/** Mutable entry lists that PeerEntries are gathered into. */
+export interface EntryLists {
+  readonly routes: Route[];
+  readonly neighbors: Neighbor[];
+  readonly fdb: FdbEntry[];
+}
+
+export function emptyEntryLists(): EntryLists {
+  return { routes: [], neighbors: [], fdb: [] };
+}
+
+/** Appends one peer's entries to `into` (element by element: no spread of a temporary). */
+export function appendEntries(into: EntryLists, p: PeerEntries): void {
+  for (const r of p.routes) into.routes.push(r);
+  for (const n of p.neighbors) into.neighbors.push(n);
+  for (const f of p.fdb) into.fdb.push(f);
+}
+
 export function mergeEntries(parts: Iterable<PeerEntries>): PeerEntries {
-  const routes: Route[] = [];
-  const neighbors: Neighbor[] = [];
-  const fdb: FdbEntry[] = [];
-  for (const p of parts) {
-    routes.push(...p.routes);
-    neighbors.push(...p.neighbors);
-    fdb.push(...p.fdb);
-  }
-  return { routes, neighbors, fdb };
+  const out = emptyEntryLists();
+  for (const p of parts) appendEntries(out, p);
+  return out;
 }
 
 export function countChanges(d: EntryDiff): number {

@@ -57,7 +57,12 @@ export function formatMac(bytes: Uint8Array, start = 0, end = bytes.length): str
   return s;
 }
 
-/** Canonical text of a MAC (lower case, two digits per byte), for comparing. */
+const CANONICAL_MAC = /^[\da-f]{2}(?::[\da-f]{2}){5}$/;
+
+/**
+ * Canonical text of a MAC (lower case, two digits per byte), for comparing. Text already in
+ * that form (as flannel writes VtepMAC) is returned as it is: 5,000 leases make no garbage.
+ */
 export function normalizeMac(text: string): string {
-  return formatMac(parseMac(text));
+  return CANONICAL_MAC.test(text) ? text : formatMac(parseMac(text));
 }

@@ -9,7 +9,7 @@ import type { Route } from '../../kernel/route.js';
 import type { Lease } from '../../lease/lease.js';
 import type { Backend, BackendContext, Network } from '../backend.js';
 import { isOnLink, onLinkPrefixes } from '../on-link.js';
-import { insideAny, isPeerRoute, type PeerEntries } from '../peer-entries.js';
+import { emptyEntryLists, insideAny, isPeerRoute, type EntryLists, type PeerEntries } from '../peer-entries.js';
 import { PeerNetwork, type DataPath } from '../peer-network.js';
 import { VXLAN_ENCAP_OVERHEAD_V4, VXLAN_ENCAP_OVERHEAD_V6, parseVxlanConfig, vxlanDeviceName, type VxlanConfig } from './vxlan-config.js';
 import { VxlanDevice } from './vxlan-device.js';
@@ -104,27 +104,27 @@ class VxlanDataPath implements DataPath {
 
   entriesFor(lease: Lease): PeerEntries | { skip: string } {
     if (lease.attrs.backendType !== 'vxlan') return { skip: `backend type ${lease.attrs.backendType ?? '(none)'} is not vxlan` };
-    const routes: Route[] = [];
-    const neighbors: PeerEntries['neighbors'][number][] = [];
-    const fdb: PeerEntries['fdb'][number][] = [];
-    const add = (dev: VxlanDevice | undefined, subnet: IPNetwork | undefined, publicIP: IPAddress | undefined, raw: unknown) => {
-      if (!dev || !subnet) return undefined;
-      if (!publicIP) return `no public IPv${dev.family} address`;
-      const mac = vtepMac(raw);
-      if (!mac) return `no valid VtepMAC in its IPv${dev.family} backend data`;
-      if (this.cfg.directRouting && isOnLink(this.onLink, publicIP)) {
-        routes.push({ dst: subnet, gateway: publicIP, linkIndex: this.ext.index });
-        return undefined;
-      }
-      routes.push({ dst: subnet, gateway: subnet.ip, linkIndex: dev.index, onlink: true });
-      neighbors.push({ linkIndex: dev.index, ip: subnet.ip, hardwareAddr: mac });
-      fdb.push({ linkIndex: dev.index, hardwareAddr: mac, dst: publicIP });
-      return undefined;
-    };
+    const out = emptyEntryLists();
     const why =
-      add(this.devices.v4, lease.subnet, lease.attrs.publicIP, lease.attrs.backendData) ??
-      add(this.devices.v6, lease.ipv6Subnet, lease.attrs.publicIPv6, lease.attrs.backendV6Data);
-    return why ? { skip: why } : { routes, neighbors, fdb };
+      this.addPeer(out, this.devices.v4, lease.subnet, lease.attrs.publicIP, lease.attrs.backendData) ??
+      this.addPeer(out, this.devices.v6, lease.ipv6Subnet, lease.attrs.publicIPv6, lease.attrs.backendV6Data);
+    return why ? { skip: why } : out;
+  }
+
+  /** One family's entries of a peer into `out`; why the lease is skipped, or undefined. */
+  private addPeer(out: EntryLists, dev: VxlanDevice | undefined, subnet: IPNetwork | undefined, publicIP: IPAddress | undefined, raw: unknown): string | undefined {
+    if (!dev || !subnet) return undefined;
+    if (!publicIP) return `no public IPv${dev.family} address`;
+    const mac = vtepMac(raw);
+    if (!mac) return `no valid VtepMAC in its IPv${dev.family} backend data`;
+    if (this.cfg.directRouting && isOnLink(this.onLink, publicIP)) {
+      out.routes.push({ dst: subnet, gateway: publicIP, linkIndex: this.ext.index });
+      return undefined;
+    }
+    out.routes.push({ dst: subnet, gateway: subnet.ip, linkIndex: dev.index, onlink: true });
+    out.neighbors.push({ linkIndex: dev.index, ip: subnet.ip, hardwareAddr: mac });
+    out.fdb.push({ linkIndex: dev.index, hardwareAddr: mac, dst: publicIP });
+    return undefined;
   }
 
   async dumpOwned(signal: AbortSignal): Promise<PeerEntries> {
