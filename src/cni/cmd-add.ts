@@ -38,6 +38,6 @@ export async function cmdAdd(ctx: VerbContext): Promise<string> {
   } catch (err) {
     throw new CniError(CniCode.DELEGATE_FAILED, (err as Error).message, { cause: err });
   }
-  ctx.log(`ADD ${env.containerId} ${env.ifName}: ${formatTiming(runTiming(out.elapsedMs), String(type))}`);
+  ctx.log(`ADD ${env.containerId} ${env.ifName}: ${formatTiming(runTiming(out.elapsedMs, ctx.startedMs ?? 0), String(type))}`);
   return out.stdout.endsWith('\n') ? out.stdout : `${out.stdout}\n`;
 }

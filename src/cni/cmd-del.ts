@@ -32,6 +32,6 @@ export async function cmdDel(ctx: VerbContext): Promise<undefined> {
     stderr: ctx.stderr,
   });
   await removeState(conf.dataDir, env.containerId);
-  ctx.log(`DEL ${env.containerId} ${env.ifName}: ${formatTiming(runTiming(out.elapsedMs), String(type))}`);
+  ctx.log(`DEL ${env.containerId} ${env.ifName}: ${formatTiming(runTiming(out.elapsedMs, ctx.startedMs ?? 0), String(type))}`);
   return undefined;
 }

@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs';
 import { CniError, errorMessage } from '../errors.js';
 import { parseCniEnv, parseCommand } from './cni-env.js';
 import { CURRENT_VERSION, CniCode, SUPPORTED_VERSIONS, VERB_SINCE, compareVersions, type Verb } from './cni-spec.js';
+import { fdWriter } from './fd-writer.js';
 import { parseNetConf } from './net-conf.js';
+import { sinceStartMs } from './timing.js';
 import type { VerbHandler } from './verb-context.js';
 
 export const EXIT_OK = 0;
@@ -46,6 +48,7 @@ export function errorDocument(err: CniError, cniVersion: string): string {
  * delegate is killed) and it ends with an error document.
  */
 export async function cniMain(env: NodeJS.ProcessEnv, io: CniIO): Promise<number> {
+  const startedMs = sinceStartMs();
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => ac.abort(new CniError(CniCode.TRY_AGAIN_LATER, `interrupted by ${sig}`));
   process.once('SIGTERM', onSignal);
@@ -67,7 +70,7 @@ export async function cniMain(env: NodeJS.ProcessEnv, io: CniIO): Promise<number
     const cniEnv = parseCniEnv(env, command);
     const handler = await HANDLERS[command]();
     const log = (line: string) => io.stderr(`flannel: ${line}\n`);
-    const out = await handler({ conf, env: cniEnv, processEnv: env, signal: ac.signal, log, stderr: io.stderr });
+    const out = await handler({ conf, env: cniEnv, processEnv: env, signal: ac.signal, log, stderr: io.stderr, startedMs });
     if (out !== undefined) io.stdout(out);
     return EXIT_OK;
   } catch (err) {
@@ -97,11 +100,11 @@ export async function readProcessStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** The real process's stdin, stdout and stderr. */
+/** The real process's stdin, stdout and stderr (written to the descriptors: see fd-writer.ts). */
 export function processIO(): CniIO {
   return {
     readStdin: readProcessStdin,
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
+    stdout: fdWriter(1, () => process.stdout),
+    stderr: fdWriter(2, () => process.stderr),
   };
 }

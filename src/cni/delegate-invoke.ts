@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { CniError } from '../errors.js';
 import { CniCode, type Verb } from './cni-spec.js';
 import { isObject } from './net-conf.js';
+import { sinceStartMs } from './timing.js';
 
 export interface DelegateRun {
   /** The plugin's name (the config's `type`). */
@@ -63,7 +64,7 @@ export async function findPlugin(type: string, cniPath: readonly string[]): Prom
 export async function runDelegate(run: DelegateRun): Promise<DelegateOutput> {
   const file = run.file ?? (await findPlugin(run.type, run.cniPath));
   run.signal.throwIfAborted();
-  const started = performance.now();
+  const started = sinceStartMs();
   const timeoutMs = run.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const what = `delegate ${run.type} ${run.command}`;
   return new Promise<DelegateOutput>((resolve, reject) => {
@@ -101,7 +102,7 @@ export async function runDelegate(run: DelegateRun): Promise<DelegateOutput> {
     child.on('close', (code, sig) => {
       done();
       const stdout = Buffer.concat(out).toString('utf8');
-      const elapsedMs = performance.now() - started;
+      const elapsedMs = sinceStartMs() - started;
       if (killedFor !== undefined) {
         reject(new CniError(CniCode.DELEGATE_FAILED, `${what}: killed: ${killedFor}`, { details: errTail.trim() || undefined }));
       } else if (code === 0) {

@@ -11,6 +11,8 @@ export interface VerbContext {
   /** One line to stderr (the runtime's log); delegates' stderr goes there too. */
   readonly log: (line: string) => void;
   readonly stderr: (text: string) => void;
+  /** When the plugin's main began, in ms since the process started (for the timing log line). */
+  readonly startedMs?: number;
 }
 
 /** Resolves with the text for stdout (ADD's result), or undefined for verbs that print nothing. */
