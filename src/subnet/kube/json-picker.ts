@@ -118,11 +118,7 @@ export class JsonPicker {
             this.keyEnd(chunk, i);
           }
         } else if (this.mode !== Mode.Struct) {
-          // Jump to the next quote or backslash: most bytes stepped over are inside strings.
-          const q = chunk.indexOf(QUOTE, i + 1);
-          const b = chunk.indexOf(BACKSLASH, i + 1);
-          const stop = q < 0 ? b : b < 0 ? q : Math.min(q, b);
-          i = (stop < 0 ? n : stop) - 1;
+          i = this.skipString(chunk, i);
         }
         continue;
       }
@@ -188,6 +184,28 @@ export class JsonPicker {
       this.partStart = 0;
     }
     this.offset += n;
+  }
+
+  /**
+   * Inside a string at an ordinary byte i: the index just before the string's closing quote
+   * (or the chunk's last index when the string goes on), with `escape` set for the next chunk.
+   * Most bytes stepped over are inside strings; a native search finds their end.
+   */
+  private skipString(chunk: Buffer, i: number): number {
+    let from = i + 1;
+    for (;;) {
+      const q = chunk.indexOf(QUOTE, from);
+      // Backslashes right before the quote (or the chunk's end) decide whether it is escaped.
+      const end = q < 0 ? chunk.length : q;
+      let k = 0;
+      while (end - k - 1 > i && chunk[end - k - 1] === BACKSLASH) k++;
+      if (q < 0) {
+        this.escape = k % 2 === 1;
+        return chunk.length - 1;
+      }
+      if (k % 2 === 0) return q - 1;
+      from = q + 1;
+    }
   }
 
   /** The input is complete: a value left open is an error. */

@@ -94,6 +94,15 @@ describe('JsonPicker', () => {
     assert.deepEqual(docs, [{ metadata: { resourceVersion: 7 } }]);
   });
 
+  it('finds the end of strings ending in escaped backslashes or holding escaped quotes, however cut', () => {
+    const tricky = ['a\\', '\\', '\\\\"x', '"', 'q\\"\\', '', 'end\\\\'];
+    const doc = { skip: tricky, keep: tricky, after: 'ok' };
+    const text = JSON.stringify(doc);
+    for (let size = 1; size <= 9; size++) {
+      assert.deepEqual(pick(text, { keep: true, after: true }, undefined, [size]).docs, [{ keep: tricky, after: 'ok' }], `chunks of ${size}`);
+    }
+  });
+
   it('reads keys with escapes', () => {
     const { docs } = pick('{"meta\\u0064ata":{"na\\"me":"x","name":"y"}}', { metadata: { name: true, 'na"me': true } }, undefined, [1]);
     assert.deepEqual(docs, [{ metadata: { 'na"me': 'x', name: 'y' } }]);
