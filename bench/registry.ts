@@ -12,6 +12,7 @@ import { convergence } from './scenarios/convergence.js';
 import { throughputHostgw, throughputVxlan } from './scenarios/throughput.js';
 import { idle5000 } from './scenarios/idle-5000.js';
 import { cniLatency } from './scenarios/cni-latency.js';
+import { kubeRss } from './scenarios/kube-rss.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   startup3,
@@ -27,6 +28,7 @@ export const SCENARIOS: readonly Scenario[] = [
   throughputHostgw,
   idle5000,
   cniLatency,
+  kubeRss,
 ];
 
 export function findScenario(name: string): Scenario | undefined {
