@@ -48,6 +48,8 @@ export interface InvokeOptions {
   readonly pod: string;
   readonly ifName?: string;
   readonly env?: Record<string, string>;
+  /** The plugin's command line (default FLANNEL_CMD), e.g. another build to compare. */
+  readonly command?: readonly string[];
 }
 
 /** One run's prefix, temp dir and namespaces. */
@@ -139,7 +141,7 @@ export class Scenario {
     };
   }
 
-  /** Runs bin/flannel inside the host namespace; `conf` is sent as JSON, or as is when a string. */
+  /** Runs the plugin inside the host namespace; `conf` is sent as JSON, or as is when a string. */
   async invoke(command: string, conf: unknown, opts: InvokeOptions): Promise<PluginRun> {
     const env: Record<string, string> = {
       CNI_COMMAND: command,
@@ -149,7 +151,7 @@ export class Scenario {
       CNI_PATH: CNI_BIN_DIR,
       ...opts.env,
     };
-    const res = await runIn(this.host, FLANNEL_CMD, { env, input: typeof conf === 'string' ? conf : JSON.stringify(conf), allowFailure: true, timeoutMs: 30_000 });
+    const res = await runIn(this.host, opts.command ?? FLANNEL_CMD, { env, input: typeof conf === 'string' ? conf : JSON.stringify(conf), allowFailure: true, timeoutMs: 30_000 });
     let doc: Record<string, unknown> | undefined;
     try {
       doc = res.stdout.trim() ? (JSON.parse(res.stdout) as Record<string, unknown>) : undefined;
