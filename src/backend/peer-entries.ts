@@ -4,11 +4,22 @@ import type { Neighbor } from '../kernel/neighbor.js';
 import type { Route } from '../kernel/route.js';
 import type { Lease } from '../lease/lease.js';
 
+/**
+ * A per-peer object that a data path programs itself, outside rtnetlink (a WireGuard peer):
+ * `key` identifies it, equal `fingerprint`s mean nothing to change. The data path that made it
+ * applies it (DataPath.applyObjects) and may extend it with what it needs.
+ */
+export interface PeerObject {
+  readonly key: string;
+  readonly fingerprint: string;
+}
+
 /** The kernel objects that make one remote lease reachable. */
 export interface PeerEntries {
   readonly routes: readonly Route[];
   readonly neighbors: readonly Neighbor[];
   readonly fdb: readonly FdbEntry[];
+  readonly objects?: readonly PeerObject[];
 }
 
 export const NO_ENTRIES: PeerEntries = { routes: [], neighbors: [], fdb: [] };
@@ -44,6 +55,7 @@ export interface EntryDiff {
   readonly routes: { readonly put: Route[]; readonly del: Route[] };
   readonly neighbors: { readonly put: Neighbor[]; readonly del: Neighbor[] };
   readonly fdb: { readonly put: FdbEntry[]; readonly del: FdbEntry[] };
+  readonly objects: { readonly put: PeerObject[]; readonly del: PeerObject[] };
 }
 
 function diffBy<T>(want: readonly T[], have: readonly T[], key: (x: T) => string, same: (w: T, h: T) => boolean) {
@@ -69,6 +81,7 @@ export function diffEntries(want: PeerEntries, have: PeerEntries): EntryDiff {
     routes: diffBy(want.routes, have.routes, routeKey, sameRoute),
     neighbors: diffBy(want.neighbors, have.neighbors, neighborKey, sameNeighbor),
     fdb: diffBy(want.fdb, have.fdb, fdbKey, () => true),
+    objects: diffBy(want.objects ?? [], have.objects ?? [], (o) => o.key, (w, h) => w.fingerprint === h.fingerprint),
   };
 }
 
@@ -77,10 +90,11 @@ export interface EntryLists {
   readonly routes: Route[];
   readonly neighbors: Neighbor[];
   readonly fdb: FdbEntry[];
+  readonly objects: PeerObject[];
 }
 
 export function emptyEntryLists(): EntryLists {
-  return { routes: [], neighbors: [], fdb: [] };
+  return { routes: [], neighbors: [], fdb: [], objects: [] };
 }
 
 /** Appends one peer's entries to `into` (element by element: no spread of a temporary). */
@@ -88,6 +102,7 @@ export function appendEntries(into: EntryLists, p: PeerEntries): void {
   for (const r of p.routes) into.routes.push(r);
   for (const n of p.neighbors) into.neighbors.push(n);
   for (const f of p.fdb) into.fdb.push(f);
+  if (p.objects) for (const o of p.objects) into.objects.push(o);
 }
 
 export function mergeEntries(parts: Iterable<PeerEntries>): PeerEntries {
@@ -98,7 +113,7 @@ export function mergeEntries(parts: Iterable<PeerEntries>): PeerEntries {
 
 export function countChanges(d: EntryDiff): number {
   return (
-    d.routes.put.length + d.routes.del.length + d.neighbors.put.length + d.neighbors.del.length + d.fdb.put.length + d.fdb.del.length
+    d.routes.put.length + d.routes.del.length + d.neighbors.put.length + d.neighbors.del.length + d.fdb.put.length + d.fdb.del.length + d.objects.put.length + d.objects.del.length
   );
 }
 

@@ -16,6 +16,8 @@ export interface DataPath {
   dumpOwned(signal: AbortSignal): Promise<PeerEntries>;
   /** Whether a kernel change notification may mean that something of ours was removed. */
   concerns(ev: KernelEvent): boolean;
+  /** Applies the PeerObjects this data path makes (removals, then puts); needed only by those that make some. */
+  applyObjects?(diff: EntryDiff['objects'], signal: AbortSignal): Promise<void>;
 }
 
 export interface PeerNetworkOptions {
@@ -260,6 +262,8 @@ export class PeerNetwork {
     await step('fdb delete', d.fdb.del.length, () => k.deleteFdb(d.fdb.del, o));
     await step('neighbour replace', d.neighbors.put.length, () => k.replaceNeighbors(d.neighbors.put, o));
     await step('fdb replace', d.fdb.put.length, () => k.replaceFdb(d.fdb.put, o));
+    const objects = d.objects.put.length + d.objects.del.length;
+    await step('peer update', objects, async () => this.opts.dataPath.applyObjects?.(d.objects, signal));
     await step('route replace', d.routes.put.length, () => k.replaceRoutes(d.routes.put, o));
     for (const f of failures) this.opts.logger.error(f);
     return countChanges(d);

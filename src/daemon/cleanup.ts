@@ -7,6 +7,8 @@ import { parseEnvText } from '../subnet/subnet-env.js';
 
 /** flannel's vxlan device names: flannel.<VNI> and flannel-v6.<VNI>. */
 export const FLANNEL_DEVICE_RE = /^flannel(-v6)?\.\d+$/;
+/** flannel's WireGuard devices: kernel links, or wireguard-go's TUN devices (deleting one ends its wireguard-go). */
+export const FLANNEL_WG_DEVICE_RE = /^flannel-wg(-v6)?$/;
 
 export interface CleanupDeps {
   readonly kernel: KernelOps;
@@ -45,7 +47,8 @@ export async function runCleanup(subnetFile: string, deps: CleanupDeps, signal: 
   });
   await attempt('devices', async () => {
     for (const link of await deps.kernel.listLinks({ signal })) {
-      if (link.kind === 'vxlan' && FLANNEL_DEVICE_RE.test(link.name)) {
+      const wg = (link.kind === 'wireguard' || link.kind === 'tun') && FLANNEL_WG_DEVICE_RE.test(link.name);
+      if ((link.kind === 'vxlan' && FLANNEL_DEVICE_RE.test(link.name)) || wg) {
         await deps.kernel.deleteLink(link.name, { signal });
         log.info(`cleanup: deleted device ${link.name}`);
       }

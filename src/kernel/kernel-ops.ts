@@ -22,6 +22,7 @@ import {
   type Link,
   type VxlanSpec,
 } from './link.js';
+import { addLink, type LinkSpec } from './link-add.js';
 import { deleteNeighbors, listNeighbors, replaceNeighbors, type Neighbor } from './neighbor.js';
 import { NetlinkSocket, type CallOptions } from './netlink-socket.js';
 import { deleteRoutes, getRoute, listRoutes, replaceRoutes, type Route, type RouteFilter } from './route.js';
@@ -34,6 +35,8 @@ import { deleteRoutes, getRoute, listRoutes, replaceRoutes, type Route, type Rou
  */
 export interface KernelOps {
   ensureVxlan(spec: VxlanSpec, opts?: CallOptions): Promise<EnsureVxlanResult>;
+  /** Creates a link by kind (EEXIST when the name is taken, EOPNOTSUPP when the kind is unknown). */
+  addLink(spec: LinkSpec, opts?: CallOptions): Promise<Link>;
   linkByName(name: string, opts?: CallOptions): Promise<Link>;
   linkByIndex(index: number, opts?: CallOptions): Promise<Link>;
   listLinks(opts?: CallOptions): Promise<Link[]>;
@@ -77,6 +80,9 @@ export class NetlinkKernel implements KernelOps {
 
   ensureVxlan(spec: VxlanSpec, opts?: CallOptions): Promise<EnsureVxlanResult> {
     return ensureVxlan(this.nl, spec, opts);
+  }
+  addLink(spec: LinkSpec, opts?: CallOptions): Promise<Link> {
+    return addLink(this.nl, spec, opts);
   }
   linkByName(name: string, opts?: CallOptions): Promise<Link> {
     return linkByName(this.nl, name, opts);

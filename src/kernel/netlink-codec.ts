@@ -42,6 +42,12 @@ export class AttrWriter {
     return this.len;
   }
 
+  /** Drops what was written after `length` bytes (an attribute that did not fit). */
+  truncate(length: number): this {
+    if (length < this.len) this.len = length;
+    return this;
+  }
+
   /** Forgets what was written and keeps the buffer, for the next message or chunk. */
   reset(): this {
     this.len = 0;
@@ -126,6 +132,13 @@ export class AttrWriter {
     const at = this.header(type, 4);
     this.buf.writeUInt32LE(value >>> 0, at);
     return this.finish(at, 4);
+  }
+
+  /** A 16-bit value in host byte order (NLA_U16). */
+  u16(type: number, value: number): this {
+    const at = this.header(type, 2);
+    this.buf.writeUInt16LE(value & 0xffff, at);
+    return this.finish(at, 2);
   }
 
   /** A 16-bit value in network byte order (ports). */

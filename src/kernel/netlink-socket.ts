@@ -77,8 +77,8 @@ export class NetlinkSocket {
   }
 
   /** Opens a socket in the process's current network namespace. */
-  static open(opts: { receiveBufferBytes?: number } = {}): NetlinkSocket {
-    return new NetlinkSocket(openRawSocket({ receiveBufferBytes: opts.receiveBufferBytes ?? 1 << 20 }));
+  static open(opts: { receiveBufferBytes?: number; protocol?: number } = {}): NetlinkSocket {
+    return new NetlinkSocket(openRawSocket({ receiveBufferBytes: opts.receiveBufferBytes ?? 1 << 20, protocol: opts.protocol }));
   }
 
   /** Sends one request with NLM_F_ACK; resolves with the replies before the ACK (e.g. RTM_GETLINK's). */

@@ -30,13 +30,14 @@ export interface RawSocketError extends Error {
 type RawSocketCtor = new (protocol: number, options?: Record<string, unknown>) => RawSocket;
 
 /**
- * Opens a NETLINK_ROUTE socket in the calling process's network namespace, bound to a unique
+ * Opens a netlink socket (NETLINK_ROUTE unless `protocol` says otherwise, e.g. NETLINK_GENERIC)
+ * in the calling process's network namespace, bound to a unique
  * port. `receiveBufferBytes` is a request (the kernel caps it at net.core.rmem_max); it is
  * best effort. The socket starts unreferenced: it does not keep the process alive by itself.
  */
-export function openRawSocket(opts: { receiveBufferBytes?: number } = {}): RawSocket {
+export function openRawSocket(opts: { receiveBufferBytes?: number; protocol?: number } = {}): RawSocket {
   const mod = loadNetlinkRaw() as { RawNetlinkSocket: RawSocketCtor };
-  const raw = new mod.RawNetlinkSocket(NETLINK_ROUTE, {});
+  const raw = new mod.RawNetlinkSocket(opts.protocol ?? NETLINK_ROUTE, {});
   if (opts.receiveBufferBytes !== undefined) {
     try {
       raw.setRecvBufferSize(opts.receiveBufferBytes);

@@ -51,6 +51,13 @@ export interface ClusterOptions {
   keepTmpDir?: boolean;
   /** IPv4 prefix length of the underlay, 16..24 (default 24): 16 puts all of 192.168.0.0/16 on-link. */
   underlayPrefixLength?: number;
+  /**
+   * Absolute paths each host sees privately (e.g. /run/wireguard, whose UAPI sockets would
+   * collide): for its agents and exec(), <hostdir>/private/<path> is bind-mounted over the path in
+   * a mount namespace of their own. The directory outlives agents, so a restarted agent finds
+   * what the last one left there.
+   */
+  privateDirs?: readonly string[];
 }
 
 export interface StartAgentOptions {
@@ -130,6 +137,7 @@ export class Cluster {
   readonly #namespaces: string[] = [];
   readonly #extra = new Set<string>();
   readonly #agents: Agent[] = [];
+  readonly #privateDirs: readonly string[];
   #hosts = 0;
   #etcd: ClusterEtcd | undefined;
   #destroyed: Promise<void> | undefined;
@@ -147,6 +155,8 @@ export class Cluster {
     this.etcdNs = `${prefix}etcd`;
     this.#underlay = { ns: this.underlayNs, bridge: this.bridge, ipv6: this.ipv6, v4PrefixLength: opts.underlayPrefixLength };
     this.#keepTmp = opts.keepTmpDir ?? process.env.FTST_KEEP_TMP === '1';
+    this.#privateDirs = opts.privateDirs ?? [];
+    for (const d of this.#privateDirs) if (!d.startsWith('/') || d.includes("'")) throw new HarnessError(`privateDirs: ${d} is not a plain absolute path`);
     // Every command and wait of the run listens on this signal.
     setMaxListeners(1000, this.#ac.signal);
     this.#outerSignal = opts.signal;
@@ -257,9 +267,19 @@ export class Cluster {
     return ns;
   }
 
-  /** Runs argv inside host i's namespace. */
+  /** Runs argv inside host i's namespace (with the host's private directories). */
   exec(i: number, argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-    return runIn(this.hostNs(i), argv, { signal: this.signal, ...opts });
+    return runIn(this.hostNs(i), this.withPrivateDirs(i, argv), { signal: this.signal, ...opts });
+  }
+
+  /** argv wrapped so that it sees host i's private directories (unchanged when there are none). */
+  withPrivateDirs(i: number, argv: readonly string[]): string[] {
+    if (this.#privateDirs.length === 0) return [...argv];
+    const mounts = this.#privateDirs.map((d) => {
+      const src = join(this.hostDir(i), 'private', d);
+      return `mkdir -p '${src}' '${d}'; mount --bind '${src}' '${d}'`;
+    });
+    return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', `set -e; ${mounts.join('; ')}; exec "$@"`, 'sh', ...argv];
   }
 
   /** Runs etcdctl (v3 API) inside the etcd namespace against ETCD_URL; resolves to stdout. */
@@ -295,7 +315,7 @@ export class Cluster {
     const agent = new Agent({
       host: i,
       ns: this.hostNs(i),
-      command,
+      command: this.withPrivateDirs(i, command),
       args: [...(opts.defaultArgs === false ? [] : defaults), ...(opts.args ?? [])],
       env: opts.env,
       subnetFile,
@@ -321,6 +341,9 @@ export class Cluster {
     const errors: unknown[] = [];
     const settle = async (p: Promise<unknown>) => p.catch((e: unknown) => errors.push(e));
     await Promise.all(this.#agents.map((a) => settle(a.stop())));
+    // What agents left running in their hosts (e.g. wireguard-go, which outlives its agent).
+    const hosts = Array.from({ length: this.#hosts }, (_, k) => `${this.prefix}h${k + 1}`);
+    await Promise.all(hosts.map((ns) => settle(killNetnsProcesses(ns))));
     if (this.#etcd) await settle(this.#etcd.stop());
     // Whatever tests left running in extra namespaces (a pod's server) goes with them.
     await Promise.all([...this.#extra].map((ns) => settle(killNetnsProcesses(ns))));
@@ -337,7 +360,8 @@ export class Cluster {
   /** Last resort at process exit: kill children, delete namespaces, all synchronously. */
   #destroySync(): void {
     for (const a of this.#agents) a.killSync();
-    for (const ns of this.#extra) spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', timeout: 5000 }).stdout?.split('\n').forEach(killPid);
+    const hosts = Array.from({ length: this.#hosts }, (_, k) => `${this.prefix}h${k + 1}`);
+    for (const ns of [...this.#extra, ...hosts]) spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', timeout: 5000 }).stdout?.split('\n').forEach(killPid);
     // etcd-process.ts kills etcd from its own 'exit' handler.
     for (const ns of [...this.#namespaces].reverse()) {
       spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore', timeout: 5000 });

@@ -1,0 +1,236 @@
+/**
+ * End-to-end data path of the wireguard backend over wireguard-go (this kernel has no WireGuard
+ * module, so the userspace fallback is what runs): three hosts, IPv4 and dual-stack (`separate`).
+ * Each host gets private /run/wireguard (wireguard-go's UAPI sockets) and /run/flannel (the key
+ * file) through the harness's privateDirs. Needs root, wireguard-go and wireguard-tools.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { publicKeyOf, parseWireguardKey } from '../../src/backend/wireguard/wireguard-key.js';
+import type { IPNetwork } from '../../src/ip/ip-network.js';
+import { flanneldCommand } from '../support/implementation.js';
+import { runIn } from '../support/netns.js';
+import { poll } from '../support/poll.js';
+import { SUBNETS_PREFIX, families, hostFacts, leaseKeyOf, networkConfig, readLeases, waitForSubnetEnv, type HostFacts, type Mode } from './datapath-checks.js';
+import { createCluster, type Agent, type Cluster } from './harness.js';
+import { readAddresses, readLink } from './kernel-state.js';
+import { pingAll, podIp } from './pod-traffic.js';
+import { addPod, type Pod } from './pods.js';
+
+const HOSTS = [1, 2, 3] as const;
+const PORT = 51820;
+const PORT6 = 51821;
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const skip =
+  process.getuid?.() !== 0 ? 'needs root' : !has('wireguard-go') || !has('wg') ? 'needs wireguard-go and wireguard-tools' : false;
+
+interface WgFacts extends HostFacts {
+  readonly publicKey: string;
+}
+
+/** `wg show <dev> dump`'s peers as `pubkey endpoint allowed-ips keepalive` lines, sorted. */
+async function wgPeers(cluster: Cluster, host: number, dev: string): Promise<string[]> {
+  const { stdout } = await cluster.exec(host, ['wg', 'show', dev, 'dump']);
+  return stdout
+    .trim()
+    .split('\n')
+    .slice(1)
+    .filter((l) => l !== '')
+    .map((l) => {
+      const [pk, , endpoint, ips, , , , keepalive] = l.split('\t');
+      return `${pk} ${endpoint} ${ips?.split(',').sort().join(',')} ${keepalive}`;
+    })
+    .sort();
+}
+
+/** What `wg show <dev> dump` should list on `self` for `peers`. */
+function expectedPeers(self: number, peers: readonly WgFacts[], family: 4 | 6): string[] {
+  return peers
+    .filter((p) => p.host !== self)
+    .map((p) => {
+      const net = family === 4 ? p.net4 : p.net6;
+      const endpoint = family === 4 ? `${p.pub4}:${PORT}` : `[${p.pub6}]:${PORT6}`;
+      return `${p.publicKey} ${endpoint} ${net?.toString()} off`;
+    })
+    .sort();
+}
+
+async function waitForPeers(cluster: Cluster, host: number, dev: string, want: string[], timeoutMs = 8000): Promise<void> {
+  let last: string[] = [];
+  await poll(
+    async () => {
+      last = await wgPeers(cluster, host, dev).catch(() => []);
+      return JSON.stringify(last) === JSON.stringify(want);
+    },
+    { what: `wg peers of ${dev} on host ${host}`, timeoutMs, intervalMs: 100 },
+  ).catch(() => assert.deepEqual(last, want, `host ${host}: peers of ${dev}`));
+}
+
+/** The pids of wireguard-go processes in host i's namespace (`ip netns pids` + /proc/<pid>/comm). */
+async function wireguardGoPids(cluster: Cluster, host: number): Promise<number[]> {
+  const { stdout } = await runIn(cluster.underlayNs, ['ip', 'netns', 'pids', cluster.hostNs(host)]);
+  const pids = stdout.split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+  const comm = await Promise.all(pids.map((p) => readFile(`/proc/${p}/comm`, 'utf8').catch(() => '')));
+  return pids.filter((_, k) => comm[k]?.trim() === 'wireguard-go');
+}
+
+function describeWireguard(mode: Mode): void {
+  const fams = families(mode);
+  const devices = (f: 4 | 6) => (f === 4 ? 'flannel-wg' : 'flannel-wg-v6');
+  describe(`wireguard (userspace) ${mode === 'v4' ? 'IPv4' : mode === 'v6' ? 'IPv6-only' : 'dual-stack'}`, { skip, timeout: 60_000 }, () => {
+    let cluster: Cluster;
+    const agents: Agent[] = [];
+    const pods: Pod[] = [];
+    const facts: WgFacts[] = [];
+
+    before(async () => {
+      cluster = await createCluster({ hosts: HOSTS.length, ipv6: mode !== 'v4', privateDirs: ['/run/wireguard', '/run/flannel'] });
+      await cluster.putConfig(networkConfig({ backend: 'vxlan', mode }, { Type: 'wireguard' }));
+      const envs: Record<string, string>[] = [];
+      for (const i of HOSTS) {
+        const a = cluster.startAgent(i);
+        agents.push(a);
+        envs.push(await waitForSubnetEnv(a, mode));
+      }
+      for (const i of HOSTS) {
+        const env = envs[i - 1] ?? {};
+        pods.push(await addPod(cluster, i, `pod${i}`, env));
+        const key = parseWireguardKey((await cluster.exec(i, ['cat', '/run/flannel/wgkey'])).stdout);
+        assert.ok(key, `host ${i}: /run/flannel/wgkey holds a key`);
+        facts.push({ ...(await hostFacts(cluster, i, { backend: 'host-gw', mode }, env)), publicKey: publicKeyOf(key).toString('base64') });
+      }
+    });
+
+    after(async () => {
+      await cluster?.destroy();
+    });
+
+    it('runs wireguard-go and says so', async () => {
+      for (const a of agents) await a.waitForLog(/the kernel has no WireGuard .*using wireguard-go/);
+      for (const i of HOSTS) assert.equal((await wireguardGoPids(cluster, i)).length, fams.length, `host ${i}: one wireguard-go per device`);
+    });
+
+    it("programs flannel's devices: address, MTU, up, one route for the network", async () => {
+      for (const i of HOSTS) {
+        const own = facts[i - 1];
+        assert.ok(own);
+        for (const f of fams) {
+          const link = await readLink(cluster, i, devices(f));
+          assert.ok(link, `host ${i}: ${devices(f)}`);
+          assert.equal(link.kind, 'tun');
+          assert.equal(link.mtu, 1420, `host ${i}: ${devices(f)} MTU (1500 - 80)`);
+          assert.ok(link.flags.includes('UP'));
+          const subnet: IPNetwork | undefined = f === 4 ? own.net4 : own.net6;
+          assert.ok(subnet);
+          assert.deepEqual(await readAddresses(cluster, i, devices(f), f), [`${subnet.ip.toString()}/${f === 4 ? 32 : 128}`]);
+          const { stdout } = await cluster.exec(i, ['ip', `-${f}`, 'route', 'show', 'dev', devices(f)]);
+          const routes = stdout.split('\n').filter((l) => l !== '' && !l.startsWith('fe80'));
+          const network = f === 4 ? '10.5.0.0/16' : 'fc00:5::/48';
+          // (IPv6 routes have no scope to show.)
+          const want = (r: string) => r.startsWith(`${network} `) && !r.includes(' via ') && (f === 6 || r.includes('scope link'));
+          assert.ok(routes.some(want), `host ${i}: route ${network} dev ${devices(f)}: ${routes.join(' | ')}`);
+        }
+      }
+    });
+
+    it("writes the leases in Go flannel's exact format", async () => {
+      const leases = await readLeases(cluster);
+      const want = new Map(
+        facts.map((f) => {
+          let v = `{"PublicIP":"${f.pub4 ?? '0.0.0.0'}","PublicIPv6":${f.pub6 ? `"${f.pub6}"` : 'null'},"BackendType":"wireguard"`;
+          if (fams.includes(4)) v += `,"BackendData":{"PublicKey":"${f.publicKey}","Port":${PORT}}`;
+          if (fams.includes(6)) v += `,"BackendV6Data":{"PublicKey":"${f.publicKey}","Port":${PORT6}}`;
+          return [leaseKeyOf(f), `${v}}`];
+        }),
+      );
+      assert.deepEqual(leases, want);
+      assert.ok([...leases.keys()].every((k) => k.startsWith(SUBNETS_PREFIX)));
+    });
+
+    it('subnet.env carries the device MTU', () => {
+      for (const p of pods) assert.equal(p.mtu, 1420, `FLANNEL_MTU of host ${p.host}`);
+    });
+
+    it('wg show lists every other host as a peer: key, endpoint, allowed IPs', async () => {
+      for (const i of HOSTS) for (const f of fams) await waitForPeers(cluster, i, devices(f), expectedPeers(i, facts, f));
+    });
+
+    it('every pod reaches every other pod', async () => {
+      await pingAll(pods, fams);
+    });
+
+    it('carries pod traffic encrypted: only UDP to the WireGuard port on the underlay', async () => {
+      const [a, b] = pods;
+      assert.ok(a && b);
+      const f = fams[0] as 4 | 6;
+      const capture = runIn(cluster.underlayNs, ['timeout', '3', 'tcpdump', '-n', '-l', '-i', cluster.bridge, 'not tcp port 2379'], {
+        allowFailure: true,
+        timeoutMs: 10_000,
+      });
+      await poll(async () => (await runIn(cluster.underlayNs, ['pgrep', '-x', 'tcpdump'], { allowFailure: true })).exitCode === 0, {
+        what: 'tcpdump to start',
+        timeoutMs: 3000,
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      await a.exec(['ping', '-n', '-c', '5', '-i', '0.2', podIp(b, f)], { timeoutMs: 10_000 });
+      const lines = (await capture).stdout.split('\n').filter((l) => l.trim() !== '');
+      const podAddrs = pods.flatMap((p) => [p.v4?.ip, p.v6?.ip]).filter((x) => x !== undefined);
+      const leaked = lines.filter((l) => podAddrs.some((ip) => l.includes(` ${ip} `) || l.includes(` ${ip}:`) || l.includes(` ${ip}.`)));
+      assert.deepEqual(leaked, [], 'no packet on the underlay shows a pod address');
+      const wg = lines.filter((l) => /UDP/.test(l) && (l.includes(`.${PORT}:`) || l.includes(`.${PORT6}:`)));
+      assert.ok(wg.length >= 10, `at least 10 WireGuard packets (5 pings there and back), saw ${wg.length}:\n${lines.join('\n')}`);
+      const icmp = lines.filter((l) => /ICMP echo/.test(l));
+      assert.deepEqual(icmp, [], 'no ICMP echo in the clear');
+    });
+
+    if (mode === 'v4') {
+      it('heals a killed wireguard-go: restarted, peers re-set, pods reach each other', async () => {
+        const before = await wireguardGoPids(cluster, 1);
+        assert.equal(before.length, 1);
+        process.kill(before[0] as number, 'SIGKILL');
+        await agents[0]?.waitForLog(/flannel-wg is gone \(wireguard-go ended\)/);
+        await poll(async () => {
+          const now = await wireguardGoPids(cluster, 1);
+          return now.length === 1 && now[0] !== before[0];
+        }, { what: 'wireguard-go restarted on host 1', timeoutMs: 8000, intervalMs: 100 });
+        await waitForPeers(cluster, 1, 'flannel-wg', expectedPeers(1, facts, 4));
+        await pingAll(pods, fams);
+      });
+    }
+
+    it('logs no errors', async () => {
+      for (const a of agents) {
+        const errors = (await a.readLog()).split('\n').filter((l) => /^E\d{4} /.test(l));
+        assert.deepEqual(errors, [], `errors in the log of host ${a.host}`);
+      }
+    });
+
+    it("removes a removed host's peer everywhere", async () => {
+      const gone = facts[2];
+      assert.ok(gone);
+      await agents[2]?.kill();
+      assert.equal(Number((await cluster.etcdctl(['del', leaseKeyOf(gone)])).trim()), 1);
+      for (const i of [1, 2]) for (const f of fams) await waitForPeers(cluster, i, devices(f), expectedPeers(i, facts.slice(0, 2), f));
+      await pingAll(pods.slice(0, 2), fams);
+    });
+
+    if (mode === 'v4') {
+      it('-cleanup deletes the device, which ends wireguard-go', async () => {
+        const a = agents[0];
+        assert.ok(a);
+        assert.equal(await a.stop(), 0);
+        assert.equal((await wireguardGoPids(cluster, 1)).length, 1, 'wireguard-go outlives its agent (a restart keeps the tunnel)');
+        const res = await cluster.exec(1, [...flanneldCommand(), '-cleanup', `-subnet-file=${a.subnetFile}`], { allowFailure: true });
+        assert.equal(res.exitCode, 0, res.stderr);
+        assert.match(res.stderr, /deleted device flannel-wg/);
+        assert.equal(await readLink(cluster, 1, 'flannel-wg'), undefined);
+        await poll(async () => (await wireguardGoPids(cluster, 1)).length === 0, { what: 'wireguard-go on host 1 to end', timeoutMs: 5000 });
+      });
+    }
+  });
+}
+
+describeWireguard('v4');
+describeWireguard('dual');
