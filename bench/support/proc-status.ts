@@ -60,13 +60,21 @@ async function children(pid: number): Promise<number[]> {
 }
 
 /**
+ * Whether a process name (comm) is a Node.js process: `node` (Node 20), `MainThread` (Node 22+
+ * names its main thread so, and comm is the main thread's name; a packaged executable too).
+ */
+function isNodeComm(name: string): boolean {
+  return name.startsWith('node') || name === 'MainThread';
+}
+
+/**
  * The pid of the node process started as `pid` (itself when it is node, else the first node
  * process among its descendants, at most `depth` levels down); undefined when none is found.
  */
 export async function findNodePid(pid: number, depth = 3): Promise<number | undefined> {
   const name = await comm(pid);
   if (name === undefined) return undefined;
-  if (name === 'node' || name.startsWith('node')) return pid;
+  if (isNodeComm(name)) return pid;
   if (depth <= 0) return undefined;
   for (const c of await children(pid)) {
     const found = await findNodePid(c, depth - 1);

@@ -3,6 +3,8 @@
  * Run: npx tsc -p . && node --test dist/test/etcd/
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { EtcdCompactedError, StoreError } from '../../src/errors.js';
 import { EtcdHttpClient, type EtcdHttpClientOptions } from '../../src/subnet/etcd/etcd-http-client.js';
@@ -66,6 +68,42 @@ describe('EtcdHttpClient (etcd on 127.0.0.1)', () => {
     assert.ok(requests.length <= 4, `${requests.length} requests: ${requests.join(', ')}`);
     const old = await c.rangePrefix('/big/', { revision: rev - 1 });
     assert.equal(old.kvs.length, 0);
+  });
+
+  test('scanPrefix streams 5,000 keys to the visitor in key order and keeps only what it returns', async () => {
+    const entries = Array.from({ length: 5000 }, (_, i) => ({ key: `/scan/k${String(i).padStart(5, '0')}`, value: `{"n":${i}}` }));
+    const rev = await putMany(http, entries);
+    const c = newClient();
+    const seen: string[] = [];
+    const r = await c.scanPrefix('/scan/', (kv) => (seen.push(kv.key), kv.value.endsWith('0}') ? JSON.parse(kv.value).n : undefined), {});
+    assert.deepEqual(seen, entries.map((e) => e.key));
+    assert.deepEqual(r.items, Array.from({ length: 500 }, (_, i) => i * 10));
+    assert.ok(r.revision >= rev);
+  });
+
+  test('scanPrefix: a page cut off half-way is read again from the next endpoint and counted once', async () => {
+    const entries = Array.from({ length: 3000 }, (_, i) => ({ key: `/cut/k${String(i).padStart(5, '0')}`, value: 'x'.repeat(100) }));
+    await putMany(http, entries);
+    // The first endpoint answers every range with the first 64 KiB of a real reply, then hangs up.
+    const cutter = createServer(async (req, res) => {
+      const body: Buffer[] = [];
+      for await (const chunk of req) body.push(chunk as Buffer);
+      const real = await fetch(`${http}/v3/kv/range`, { method: 'POST', body: Buffer.concat(body) });
+      const text = Buffer.from(await real.arrayBuffer());
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': text.length });
+      res.write(text.subarray(0, 64 * 1024), () => res.socket?.destroy());
+    });
+    await new Promise<void>((resolve) => cutter.listen(0, '127.0.0.1', resolve));
+    try {
+      const addr = cutter.address() as AddressInfo;
+      const c = newClient({ endpoints: [`http://127.0.0.1:${addr.port}`, http] });
+      let visits = 0;
+      const r = await c.scanPrefix('/cut/', (kv) => (visits++, kv.key), {});
+      assert.deepEqual(r.items, entries.map((e) => e.key));
+      assert.ok(visits > entries.length, `the cut-off page was visited in part (${visits} visits)`);
+    } finally {
+      await new Promise((resolve) => cutter.close(resolve));
+    }
   });
 
   test('createIfAbsent with unchangedSince fails once any key under the prefix changed after the revision', async () => {

@@ -1,5 +1,5 @@
 import { EtcdCompactedError, StoreError } from '../../src/errors.js';
-import type { EtcdKV, KeyValue, LeaseGrant, RangeResult, TxnResult, WatchBatch } from '../../src/subnet/etcd/etcd-types.js';
+import type { EtcdKV, KeyValue, LeaseGrant, RangeResult, ScanResult, TxnResult, WatchBatch } from '../../src/subnet/etcd/etcd-types.js';
 
 interface Watcher {
   prefix: string;
@@ -92,6 +92,16 @@ export class FakeEtcdKV implements EtcdKV {
     this.enter('range');
     const kvs = [...this.store.values()].filter((kv) => kv.key.startsWith(prefix)).sort((a, b) => a.key.localeCompare(b.key));
     return { kvs, revision: this.revision };
+  }
+
+  async scanPrefix<T>(prefix: string, visit: (kv: KeyValue) => T | undefined): Promise<ScanResult<T>> {
+    const { kvs, revision } = await this.rangePrefix(prefix);
+    const items: T[] = [];
+    for (const kv of kvs) {
+      const kept = visit(kv);
+      if (kept !== undefined) items.push(kept);
+    }
+    return { items, revision };
   }
 
   async get(key: string): Promise<KeyValue | undefined> {

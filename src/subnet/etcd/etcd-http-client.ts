@@ -3,11 +3,14 @@
  * etcd 3.4+ (paths /v3/kv/*, /v3/lease/*, /v3/watch, /v3/auth/authenticate). Transport,
  * auth and error translation live in etcd-transport.ts; the watch stream in etcd-watch.ts.
  */
-import { EtcdCompactedError, StoreError } from '../../errors.js';
-import type { EtcdKV, KeyValue, LeaseGrant, RangeResult, TxnResult, WatchBatch } from './etcd-types.js';
+import type http from 'node:http';
+import { EtcdCompactedError, StoreError, errorMessage } from '../../errors.js';
+import type { EtcdKV, KeyValue, LeaseGrant, RangeResult, ScanResult, TxnResult, WatchBatch } from './etcd-types.js';
+import { streamBody } from './etcd-reply.js';
 import { EtcdTransport, type EtcdTransportOptions } from './etcd-transport.js';
 import { watchPrefix } from './etcd-watch.js';
-import { b64, decodeKeyValue, decodeKeyValues, headerRevision, int, keyAfter, prefixRangeEnd, putRequest, type WireHeader, type WireRangeResponse } from './etcd-wire.js';
+import { b64, decodeKeyValue, headerRevision, int, keyAfter, KeyValueDecoder, prefixRangeEnd, putRequest, type WireHeader, type WireRangeResponse } from './etcd-wire.js';
+import { RangeReplyScanner } from './range-reply-scanner.js';
 
 export type EtcdHttpClientOptions = EtcdTransportOptions;
 
@@ -37,9 +40,18 @@ export class EtcdHttpClient implements EtcdKV {
   }
 
   async rangePrefix(prefix: string, opts: { signal?: AbortSignal | undefined; revision?: number | undefined }): Promise<RangeResult> {
+    const { items, revision } = await this.scanPrefix(prefix, (kv) => kv, opts);
+    return { kvs: items, revision };
+  }
+
+  async scanPrefix<T>(
+    prefix: string,
+    visit: (kv: KeyValue) => T | undefined,
+    opts: { signal?: AbortSignal | undefined; revision?: number | undefined },
+  ): Promise<ScanResult<T>> {
     for (let restart = 0; ; restart++) {
       try {
-        return await this.listPages(prefix, opts.revision, opts.signal);
+        return await this.listPages(prefix, visit, opts.revision, opts.signal);
       } catch (err) {
         if (!(err instanceof PageCompacted)) throw err;
         if (opts.revision !== undefined) {
@@ -150,10 +162,16 @@ export class EtcdHttpClient implements EtcdKV {
     return { succeeded: body.succeeded === true, revision: headerRevision(body) };
   }
 
-  /** Lists a prefix in pages, every page at the revision of the first one. */
-  private async listPages(prefix: string, revision: number | undefined, signal: AbortSignal | undefined): Promise<RangeResult> {
+  /**
+   * Lists a prefix in pages, every page at the revision of the first one. Each page is read as
+   * it arrives (RangeReplyScanner): its key-values go to `visit` one by one and only what
+   * `visit` keeps stays, so no page is ever held whole. A page that fails half-way (failover to
+   * another endpoint) contributes nothing: its items are kept aside until it is complete.
+   */
+  private async listPages<T>(prefix: string, visit: (kv: KeyValue) => T | undefined, revision: number | undefined, signal: AbortSignal | undefined): Promise<ScanResult<T>> {
     const rangeEnd = prefixRangeEnd(prefix);
-    const kvs: KeyValue[] = [];
+    const items: T[] = [];
+    const decoder = new KeyValueDecoder();
     let key = b64(prefix);
     let atRevision = revision;
     // OutOfRange on a range at a revision: compacted (a future revision cannot occur past page 1).
@@ -161,13 +179,28 @@ export class EtcdHttpClient implements EtcdKV {
     for (let page = 0; page < MAX_PAGES; page++) {
       const req: Record<string, string> = { key, range_end: rangeEnd, limit: String(RANGE_PAGE_SIZE) };
       if (atRevision !== undefined) req['revision'] = String(atRevision);
-      const { body } = await this.transport.unary<WireRangeResponse>('/v3/kv/range', req, { signal, idempotent: true, mapError });
+      let pageItems: T[] = [];
+      let lastKey: string | undefined;
+      const consume = async (res: http.IncomingMessage, endpoint: string): Promise<WireRangeResponse> => {
+        pageItems = [];
+        lastKey = undefined;
+        const scanner = new RangeReplyScanner((wire) => {
+          lastKey = wire.key;
+          const kept = visit(decoder.decode(wire));
+          if (kept !== undefined) pageItems.push(kept);
+        });
+        await streamBody(res, (chunk) => scanner.push(chunk));
+        try {
+          return scanner.end();
+        } catch (err) {
+          throw new StoreError('ERR_ETCD_REQUEST', endpoint, `POST /v3/kv/range: reply is not JSON: ${errorMessage(err)}`, { retryable: false, cause: err });
+        }
+      };
+      const { body } = await this.transport.unary<WireRangeResponse>('/v3/kv/range', req, { signal, idempotent: true, mapError, consume });
       atRevision ??= headerRevision(body);
-      const page_ = body.kvs ?? [];
-      decodeKeyValues(page_, kvs);
-      const last = page_[page_.length - 1];
-      if (body.more !== true || last?.key === undefined) return { kvs, revision: atRevision };
-      key = keyAfter(last.key);
+      for (const item of pageItems) items.push(item);
+      if (body.more !== true || lastKey === undefined) return { items, revision: atRevision };
+      key = keyAfter(lastKey);
     }
     throw new StoreError('ERR_ETCD_REQUEST', '(listing)', `listing ${JSON.stringify(prefix)} exceeded ${MAX_PAGES} pages`, { retryable: false });
   }

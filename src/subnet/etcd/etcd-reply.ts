@@ -13,15 +13,30 @@ const MAX_BODY_BYTES = 256 * 1024 * 1024;
 const TLS_AUTH_CODES = /^(ERR_TLS_CERT|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)/;
 
 export function readBody(res: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  return streamBody(res, (c) => chunks.push(c)).then(() => Buffer.concat(chunks));
+}
+
+/**
+ * Hands a reply's body to `onChunk` as it arrives (for replies read as a stream, not held
+ * whole); resolves at its end. An exception from onChunk fails the read and the request.
+ */
+export function streamBody(res: http.IncomingMessage, onChunk: (chunk: Buffer) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
     let size = 0;
     res.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) res.destroy(new Error(`reply larger than ${MAX_BODY_BYTES} bytes`));
-      else chunks.push(c);
+      if (size > MAX_BODY_BYTES) {
+        res.destroy(new Error(`reply larger than ${MAX_BODY_BYTES} bytes`));
+        return;
+      }
+      try {
+        onChunk(c);
+      } catch (err) {
+        res.destroy(err instanceof Error ? err : new Error(String(err)));
+      }
     });
-    res.on('end', () => resolve(Buffer.concat(chunks)));
+    res.on('end', () => resolve());
     res.on('error', reject);
     res.on('close', () => {
       if (!res.complete) reject(new Error('connection closed before the reply was complete'));

@@ -83,12 +83,12 @@ export class EtcdSubnetManager implements SubnetManager {
     let granted: string | undefined;
     try {
       for (let i = 0; i < attempts; i++) {
-        const { leases, kvs, revision } = await this.listLeases(opts.signal);
+        const { leases, kvs, revision } = await this.listLeases(opts.signal, (l) => sameHost(l.attrs, attrs, config));
         // Only the first watch can use it; later re-acquisitions must not pin a stale copy.
         if (!this.watchStarted) this.recentListing = { leases, revision, atMs: Date.now() };
         const mine = leases.find((l) => sameHost(l.attrs, attrs, config) && leaseFitsConfig(config, l));
         if (mine) {
-          const kv = lastKVFor(mine, leases, kvs);
+          const kv = this.lastKVFor(mine, leases, kvs);
           if (!kv) continue;
           const taken = await this.retake(mine, kv, value, opts.signal);
           if (taken) return this.remember({ ...taken, attrs });
@@ -249,18 +249,50 @@ export class EtcdSubnetManager implements SubnetManager {
     return this.config;
   }
 
-  /** The leases under the prefix, and the key-value each came from (same index). */
-  private async listLeases(signal?: AbortSignal): Promise<{ leases: Lease[]; kvs: KeyValue[]; revision: number }> {
-    const res = await this.kv.rangePrefix(this.subnetsPrefix, { signal });
-    const leases: Lease[] = [];
-    const kvs: KeyValue[] = [];
-    for (const kv of res.kvs) {
+  /**
+   * The leases under the prefix, read as the listing streams in (no page and no key-value is
+   * held beyond its lease). With `keepKvOf`, the key-values of the leases it accepts are kept
+   * too (the acquire's candidates for this host's own lease), and those of keys not written
+   * in the canonical form (e.g. "10.5.1.0-024"), which cannot be rebuilt from their lease.
+   */
+  private async listLeases(signal?: AbortSignal, keepKvOf?: (l: Lease) => boolean): Promise<{ leases: Lease[]; kvs: Map<Lease, KeyValue>; revision: number }> {
+    const kvs = new Map<Lease, KeyValue>();
+    const visit = (kv: KeyValue): Lease | undefined => {
       const lease = this.leaseFromKV(kv);
-      if (!lease) continue;
-      leases.push(lease);
-      kvs.push(kv);
+      if (lease && keepKvOf && (keepKvOf(lease) || !this.isCanonicalKey(kv.key, lease))) kvs.set(lease, kv);
+      return lease;
+    };
+    const { items, revision } = await this.kv.scanPrefix(this.subnetsPrefix, visit, { signal });
+    return { leases: items, kvs, revision };
+  }
+
+  private isCanonicalKey(key: string, lease: Lease): boolean {
+    const suffix = subnetKey(lease.subnet, lease.ipv6Subnet);
+    return key.length === this.subnetsPrefix.length + suffix.length && key.endsWith(suffix);
+  }
+
+  /**
+   * The key-value of the last listed lease with `mine`'s subnets (etcd lists keys in order; two
+   * keys can name the same subnets, e.g. "10.5.1.0-24" and "10.5.1.0-024"). One not kept by
+   * the listing is rebuilt from its lease: its key is canonical; its value, not kept, matters
+   * only when it is this host's (then it was kept), so it is left empty.
+   */
+  private lastKVFor(mine: Lease, leases: readonly Lease[], kvs: ReadonlyMap<Lease, KeyValue>): KeyValue | undefined {
+    for (let i = leases.length - 1; i >= 0; i--) {
+      const l = leases[i]!;
+      if (!sameLeaseKey(l, mine)) continue;
+      return (
+        kvs.get(l) ?? {
+          key: this.subnetsPrefix + subnetKey(l.subnet, l.ipv6Subnet),
+          value: '',
+          createRevision: 0,
+          modRevision: l.revision ?? 0,
+          version: 0,
+          lease: l.storeLeaseId ?? '0',
+        }
+      );
     }
-    return { leases, kvs, revision: res.revision };
+    return undefined;
   }
 
   private toEvent(type: 'put' | 'delete', kv: KeyValue): LeaseEvent | undefined {
@@ -289,17 +321,6 @@ export class EtcdSubnetManager implements SubnetManager {
     }
     return { subnet: nets.subnet, ipv6Subnet: nets.ipv6Subnet, attrs, expiration: undefined, storeLeaseId: kv.lease, revision: kv.modRevision };
   }
-}
-
-/**
- * The key-value of the last listed lease with `mine`'s subnets (etcd lists keys in order; two
- * keys can name the same subnets, e.g. "10.5.1.0-24" and "10.5.1.0-024").
- */
-function lastKVFor(mine: Lease, leases: readonly Lease[], kvs: readonly KeyValue[]): KeyValue | undefined {
-  for (let i = leases.length - 1; i >= 0; i--) {
-    if (sameLeaseKey(leases[i]!, mine)) return kvs[i];
-  }
-  return undefined;
 }
 
 /** How old an acquire's listing may be to start the watch from (etcd keeps history far longer). */

@@ -29,6 +29,12 @@ export interface CallOptions {
   readonly streamed?: boolean;
   /** Turns an etcd error (gRPC code) into a specific error, or undefined for the default. */
   readonly mapError?: (grpcCode: number, endpoint: string) => Error | undefined;
+  /**
+   * Reads a 200 reply's body itself, as it arrives, instead of buffering and parsing it whole
+   * (a large range page); what it resolves to is the reply. A failure while reading fails the
+   * attempt like a cut-off reply (failover for idempotent calls); a StoreError it throws is final.
+   */
+  readonly consume?: (res: http.IncomingMessage, endpoint: string) => Promise<unknown>;
 }
 
 export interface OpenStream {
@@ -205,6 +211,7 @@ export class EtcdTransport {
         handedOver = true;
         return { ok: true, endpoint: ep.url, body: undefined, stream: sent };
       }
+      if (opts.consume && res.statusCode === 200) return { ok: true, endpoint: ep.url, body: await opts.consume(res, ep.url), stream: undefined };
       const text = (await readBody(res)).toString('utf8');
       const parsed = parseReply(text, opts.streamed === true && res.statusCode === 200);
       if (res.statusCode === 200 && parsed.error === undefined) return { ok: true, endpoint: ep.url, body: parsed.result, stream: undefined };
@@ -216,6 +223,7 @@ export class EtcdTransport {
       return { ...r, failover: r.failover && opts.idempotent };
     } catch (err) {
       signal?.throwIfAborted();
+      if (err instanceof StoreError) return { ok: false, error: err, failover: false, tokenRejected: false };
       const error = transportError(err, ep.url, path, state, this.timeoutMs);
       const staleSocket = state.reused === true && state.responded !== true && !state.timedOut && opts.idempotent;
       return { ok: false, error, failover: !state.sent || opts.idempotent, tokenRejected: false, staleSocket };

@@ -19,6 +19,13 @@ export interface RangeResult {
   readonly revision: number;
 }
 
+/** A listing whose key-values were handed one by one to a visitor, with what it kept. */
+export interface ScanResult<T> {
+  readonly items: T[];
+  /** The store revision the listing was read at. */
+  readonly revision: number;
+}
+
 export interface WatchEvent {
   readonly type: 'put' | 'delete';
   readonly kv: KeyValue;
@@ -56,6 +63,16 @@ export interface EtcdClientOptions {
 export interface EtcdKV {
   /** All keys under a prefix, paginated internally so any number of keys costs few requests. */
   rangePrefix(prefix: string, opts: { signal?: AbortSignal | undefined; revision?: number | undefined }): Promise<RangeResult>;
+  /**
+   * rangePrefix() that hands each key-value, in key order, to `visit` as it is read and keeps
+   * only what `visit` returns (undefined: nothing): a listing of thousands of keys is never
+   * held whole. Restarted listings (compaction between pages) visit the keys again.
+   */
+  scanPrefix<T>(
+    prefix: string,
+    visit: (kv: KeyValue) => T | undefined,
+    opts: { signal?: AbortSignal | undefined; revision?: number | undefined },
+  ): Promise<ScanResult<T>>;
   get(key: string, opts?: { signal?: AbortSignal | undefined }): Promise<KeyValue | undefined>;
   /**
    * Puts the key only if it does not exist (create_revision == 0), atomically; with

@@ -104,25 +104,37 @@ export function decodeKeyValue(kv: WireKeyValue): KeyValue {
 }
 
 /**
- * decodeKeyValue() for a whole range page, appended to `out`: every key and value is decoded
- * through one scratch buffer sized for the page's longest field, instead of a Buffer each.
+ * decodeKeyValue() for many key-values in a row (a range reply read element by element): every
+ * key and value is decoded through one scratch buffer, grown to the longest field seen,
+ * instead of a Buffer each.
  */
-export function decodeKeyValues(kvs: readonly WireKeyValue[], out: KeyValue[]): void {
-  let longest = 0;
-  for (const kv of kvs) longest = Math.max(longest, kv.key?.length ?? 0, kv.value?.length ?? 0);
-  // base64 decodes to at most 3 bytes per 4 characters (more only for malformed text: +3).
-  const scratch = Buffer.allocUnsafe(Math.ceil(longest / 4) * 3 + 3);
-  const text = (data: string | undefined) => (data === undefined ? '' : scratch.toString('utf8', 0, scratch.write(data, 0, 'base64')));
-  for (const kv of kvs) {
-    out.push({
-      key: text(kv.key),
-      value: text(kv.value),
+export class KeyValueDecoder {
+  private scratch = Buffer.allocUnsafe(0);
+
+  decode(kv: WireKeyValue): KeyValue {
+    return {
+      key: this.text(kv.key),
+      value: this.text(kv.value),
       createRevision: int(kv.create_revision),
       modRevision: int(kv.mod_revision),
       version: int(kv.version),
       lease: kv.lease ?? '0',
-    });
+    };
   }
+
+  private text(data: string | undefined): string {
+    if (data === undefined) return '';
+    // base64 decodes to at most 3 bytes per 4 characters (more only for malformed text: +3).
+    const need = Math.ceil(data.length / 4) * 3 + 3;
+    if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(Math.max(need, 256));
+    return this.scratch.toString('utf8', 0, this.scratch.write(data, 0, 'base64'));
+  }
+}
+
+/** decodeKeyValue() of each of `kvs`, appended to `out`. */
+export function decodeKeyValues(kvs: readonly WireKeyValue[], out: KeyValue[]): void {
+  const d = new KeyValueDecoder();
+  for (const kv of kvs) out.push(d.decode(kv));
 }
 
 export function decodeEvent(ev: WireEvent): WatchEvent {

@@ -51,6 +51,38 @@ describe('EtcdSubnetManager', () => {
     assert.equal(kv.raw(`${PREFIX}/subnets/${first.subnet?.ip.toString()}-24`)?.modRevision, before?.modRevision);
   });
 
+  it('takes back its lease stored under a key in another form (10.5.1.0-024), refreshing that very key', async () => {
+    const kv = new FakeEtcdKV();
+    const sm = await manager(kv, CFG);
+    const { id } = await kv.grantLease(60);
+    const key = `${PREFIX}/subnets/10.5.1.0-024`;
+    kv.set(key, '{"PublicIP":"192.168.77.11","PublicIPv6":null}', id);
+    kv.set(`${PREFIX}/subnets/10.5.2.0-24`, '{"PublicIP":"192.168.77.12","PublicIPv6":null}', id);
+    const before = kv.raw(key);
+    const lease = await sm.acquireLease(attrs('192.168.77.11'), {});
+    assert.equal(lease.subnet?.toString(), '10.5.1.0/24');
+    assert.equal(lease.storeLeaseId, id);
+    assert.deepEqual(kv.keys(`${PREFIX}/subnets/`), [key, `${PREFIX}/subnets/10.5.2.0-24`]);
+    assert.equal(kv.raw(key)?.modRevision, before?.modRevision);
+  });
+
+  it('takes back its lease among thousands listed, with a changed value written under the same key', async () => {
+    const kv = new FakeEtcdKV();
+    const sm = await manager(kv, { Network: '10.0.0.0/8', Backend: { Type: 'alloc' } });
+    const others = await kv.grantLease(60);
+    const { id } = await kv.grantLease(60);
+    for (let i = 1; i <= 3000; i++) {
+      const key = `${PREFIX}/subnets/10.${i >> 8}.${i & 255}.0-24`;
+      kv.set(key, `{"PublicIP":"172.16.${i >> 8}.${i & 255}","PublicIPv6":null}`, i === 7 * 256 + 7 ? id : others.id);
+    }
+    const mine = `${PREFIX}/subnets/10.7.7.0-24`;
+    const lease = await sm.acquireLease({ ...attrs('172.16.7.7'), backendType: 'alloc' }, {});
+    assert.equal(lease.subnet?.toString(), '10.7.7.0/24');
+    assert.equal(kv.raw(mine)?.value, '{"PublicIP":"172.16.7.7","PublicIPv6":null,"BackendType":"alloc"}');
+    assert.notEqual(kv.raw(mine)?.lease, id);
+    assert.equal(kv.keys(`${PREFIX}/subnets/`).length, 3000);
+  });
+
   it('prefers the subnet from subnet.env when free, ignores it when taken or outside the network', async () => {
     const kv = new FakeEtcdKV();
     const sm = await manager(kv, CFG, { random: () => 0 });
