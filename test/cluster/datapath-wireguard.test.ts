@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { publicKeyOf, parseWireguardKey } from '../../src/backend/wireguard/wireguard-key.js';
 import type { IPNetwork } from '../../src/ip/ip-network.js';
@@ -234,3 +235,56 @@ function describeWireguard(mode: Mode): void {
 
 describeWireguard('v4');
 describeWireguard('dual');
+
+describe('wireguard bad input: exit 1 naming the field or file, no lease, no device', { skip, timeout: 60_000 }, () => {
+  let cluster: Cluster;
+  let nodeOnly: string;
+  before(async () => {
+    cluster = await createCluster({ hosts: 1, privateDirs: ['/run/wireguard', '/run/flannel'] });
+    // A PATH with node but without wireguard-go.
+    nodeOnly = join(cluster.tmpDir, 'node-only');
+    await mkdir(nodeOnly);
+    await symlink(process.execPath, join(nodeOnly, 'node'));
+    // ... and what the harness's private-directory wrapper runs.
+    for (const tool of ['unshare', 'sh', 'mkdir', 'mount']) {
+      const path = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+      await symlink(path, join(nodeOnly, tool));
+    }
+  });
+  after(async () => {
+    await cluster?.destroy();
+  });
+
+  const cases: { name: string; backend: Record<string, unknown>; env?: () => Promise<Record<string, string>>; says: RegExp }[] = [
+    { name: 'an unknown Mode', backend: { Mode: 'bogus' }, says: /Backend\.Mode="bogus": must be one of separate, auto, ipv4, ipv6/ },
+    { name: 'a PSK that is not a 32-byte key', backend: { PSK: 'c2hvcnQ=' }, says: /Backend\.PSK="<8 characters, not shown>"/ },
+    { name: 'a port out of range', backend: { ListenPort: 70000 }, says: /Backend\.ListenPort=70000: must be between 1 and 65535/ },
+    {
+      name: 'a malformed key file',
+      backend: {},
+      env: async () => {
+        const file = join(cluster.hostDir(1), 'badkey');
+        await writeFile(file, 'garbage\n', { mode: 0o600 });
+        return { WIREGUARD_KEY_FILE: file };
+      },
+      says: /private key file \S+\/badkey: does not hold a WireGuard private key/,
+    },
+    {
+      name: 'wireguard-go missing on a kernel without WireGuard',
+      backend: {},
+      env: async () => ({ PATH: `${nodeOnly}:/usr/sbin:/sbin` }),
+      says: /the kernel has no WireGuard and wireguard-go is not installed \(not found in PATH/,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      await cluster.putConfig({ Network: '10.5.0.0/16', Backend: { Type: 'wireguard', ...c.backend } });
+      const a = cluster.startAgent(1, { env: c.env ? await c.env() : undefined });
+      assert.equal(await a.waitForExit({ timeoutMs: 10_000 }), 1);
+      assert.match(await a.readLog(), c.says);
+      assert.equal((await readLeases(cluster)).size, 0, 'no lease written');
+      assert.equal(await readLink(cluster, 1, 'flannel-wg'), undefined, 'no device left');
+      assert.deepEqual(await wireguardGoPids(cluster, 1), []);
+    });
+  }
+});
