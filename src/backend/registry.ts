@@ -10,6 +10,7 @@ export const BACKENDS: ReadonlyMap<string, BackendFactory> = new Map<string, Bac
   ['vxlan', async () => new (await import('./vxlan/vxlan-backend.js')).VxlanBackend()],
   ['host-gw', async () => new (await import('./hostgw/hostgw-backend.js')).HostGwBackend()],
   ['alloc', async () => new (await import('./alloc/alloc-backend.js')).AllocBackend()],
+  ['extension', async () => new (await import('./extension/extension-backend.js')).ExtensionBackend()],
   ['wireguard', async () => new (await import('./wireguard/wireguard-backend.js')).WireguardBackend()],
 ]);
 
