@@ -46,11 +46,18 @@ async function wgPeers(cluster: Cluster, host: number, dev: string): Promise<str
     .sort();
 }
 
-/** What `wg show <dev> dump` should list on `self` for `peers`. */
-function expectedPeers(self: number, peers: readonly WgFacts[], family: 4 | 6): string[] {
+/**
+ * What `wg show <dev> dump` should list on `self` for `peers`: per family's device (separate), or
+ * on the one device with both subnets, reached over IPv4 (auto between private addresses).
+ */
+function expectedPeers(self: number, peers: readonly WgFacts[], family: 4 | 6 | 'both'): string[] {
   return peers
     .filter((p) => p.host !== self)
     .map((p) => {
+      if (family === 'both') {
+        const nets = [p.net4, p.net6].filter((n) => n !== undefined).map(String).sort().join(',');
+        return `${p.publicKey} ${p.pub4}:${PORT} ${nets} off`;
+      }
       const net = family === 4 ? p.net4 : p.net6;
       const endpoint = family === 4 ? `${p.pub4}:${PORT}` : `[${p.pub6}]:${PORT6}`;
       return `${p.publicKey} ${endpoint} ${net?.toString()} off`;
@@ -77,10 +84,14 @@ async function wireguardGoPids(cluster: Cluster, host: number): Promise<number[]
   return pids.filter((_, k) => comm[k]?.trim() === 'wireguard-go');
 }
 
-function describeWireguard(mode: Mode): void {
+function describeWireguard(mode: Mode, wgMode: 'separate' | 'auto' = 'separate'): void {
   const fams = families(mode);
-  const devices = (f: 4 | 6) => (f === 4 ? 'flannel-wg' : 'flannel-wg-v6');
-  describe(`wireguard (userspace) ${mode === 'v4' ? 'IPv4' : mode === 'v6' ? 'IPv6-only' : 'dual-stack'}`, { skip, timeout: 60_000 }, () => {
+  const single = wgMode !== 'separate';
+  const devices = (f: 4 | 6) => (f === 4 || single ? 'flannel-wg' : 'flannel-wg-v6');
+  /** The devices and what each lists as peers. */
+  const deviceFamilies: [string, 4 | 6 | 'both'][] = single ? [['flannel-wg', 'both']] : fams.map((f) => [devices(f), f]);
+  const name = `${mode === 'v4' ? 'IPv4' : mode === 'v6' ? 'IPv6-only' : 'dual-stack'}${single ? ` Mode ${wgMode}` : ''}`;
+  describe(`wireguard (userspace) ${name}`, { skip, timeout: 60_000 }, () => {
     let cluster: Cluster;
     const agents: Agent[] = [];
     const pods: Pod[] = [];
@@ -88,7 +99,7 @@ function describeWireguard(mode: Mode): void {
 
     before(async () => {
       cluster = await createCluster({ hosts: HOSTS.length, ipv6: mode !== 'v4', privateDirs: ['/run/wireguard', '/run/flannel'] });
-      await cluster.putConfig(networkConfig({ backend: 'vxlan', mode }, { Type: 'wireguard' }));
+      await cluster.putConfig(networkConfig({ backend: 'vxlan', mode }, { Type: 'wireguard', ...(single ? { Mode: wgMode } : {}) }));
       const envs: Record<string, string>[] = [];
       for (const i of HOSTS) {
         const a = cluster.startAgent(i);
@@ -110,7 +121,7 @@ function describeWireguard(mode: Mode): void {
 
     it('runs wireguard-go and says so', async () => {
       for (const a of agents) await a.waitForLog(/the kernel has no WireGuard .*using wireguard-go/);
-      for (const i of HOSTS) assert.equal((await wireguardGoPids(cluster, i)).length, fams.length, `host ${i}: one wireguard-go per device`);
+      for (const i of HOSTS) assert.equal((await wireguardGoPids(cluster, i)).length, deviceFamilies.length, `host ${i}: one wireguard-go per device`);
     });
 
     it("programs flannel's devices: address, MTU, up, one route for the network", async () => {
@@ -142,7 +153,8 @@ function describeWireguard(mode: Mode): void {
         facts.map((f) => {
           let v = `{"PublicIP":"${f.pub4 ?? '0.0.0.0'}","PublicIPv6":${f.pub6 ? `"${f.pub6}"` : 'null'},"BackendType":"wireguard"`;
           if (fams.includes(4)) v += `,"BackendData":{"PublicKey":"${f.publicKey}","Port":${PORT}}`;
-          if (fams.includes(6)) v += `,"BackendV6Data":{"PublicKey":"${f.publicKey}","Port":${PORT6}}`;
+          // (One device: the port it listens on, where flannel writes ListenPortV6.)
+          if (fams.includes(6)) v += `,"BackendV6Data":{"PublicKey":"${f.publicKey}","Port":${single ? PORT : PORT6}}`;
           return [leaseKeyOf(f), `${v}}`];
         }),
       );
@@ -155,7 +167,7 @@ function describeWireguard(mode: Mode): void {
     });
 
     it('wg show lists every other host as a peer: key, endpoint, allowed IPs', async () => {
-      for (const i of HOSTS) for (const f of fams) await waitForPeers(cluster, i, devices(f), expectedPeers(i, facts, f));
+      for (const i of HOSTS) for (const [dev, f] of deviceFamilies) await waitForPeers(cluster, i, dev, expectedPeers(i, facts, f));
     });
 
     it('every pod reaches every other pod', async () => {
@@ -213,7 +225,7 @@ function describeWireguard(mode: Mode): void {
       assert.ok(gone);
       await agents[2]?.kill();
       assert.equal(Number((await cluster.etcdctl(['del', leaseKeyOf(gone)])).trim()), 1);
-      for (const i of [1, 2]) for (const f of fams) await waitForPeers(cluster, i, devices(f), expectedPeers(i, facts.slice(0, 2), f));
+      for (const i of [1, 2]) for (const [dev, f] of deviceFamilies) await waitForPeers(cluster, i, dev, expectedPeers(i, facts.slice(0, 2), f));
       await pingAll(pods.slice(0, 2), fams);
     });
 
@@ -235,6 +247,8 @@ function describeWireguard(mode: Mode): void {
 
 describeWireguard('v4');
 describeWireguard('dual');
+describeWireguard('v6');
+describeWireguard('dual', 'auto');
 
 describe('wireguard bad input: exit 1 naming the field or file, no lease, no device', { skip, timeout: 60_000 }, () => {
   let cluster: Cluster;
