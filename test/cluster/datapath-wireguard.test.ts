@@ -17,7 +17,7 @@ import { poll } from '../support/poll.js';
 import { SUBNETS_PREFIX, families, hostFacts, leaseKeyOf, networkConfig, readLeases, waitForSubnetEnv, type HostFacts, type Mode } from './datapath-checks.js';
 import { createCluster, type Agent, type Cluster } from './harness.js';
 import { readAddresses, readLink } from './kernel-state.js';
-import { pingAll, podIp } from './pod-traffic.js';
+import { pingAll, podIp, startPingStream } from './pod-traffic.js';
 import { addPod, type Pod } from './pods.js';
 
 const HOSTS = [1, 2, 3] as const;
@@ -199,6 +199,36 @@ function describeWireguard(mode: Mode, wgMode: 'separate' | 'auto' = 'separate')
     });
 
     if (mode === 'v4') {
+      it('restarts under a 20 pps pod-to-pod ping losing at most one packet (the device and its peers are adopted)', async (t) => {
+        const [a, b] = pods;
+        assert.ok(a && b);
+        const pidsBefore = await wireguardGoPids(cluster, 1);
+        const stream = startPingStream(a, podIp(b, 4), 80, 0.05);
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal(await agents[0]?.stop(), 0);
+        const again = cluster.startAgent(1);
+        agents[0] = again;
+        await again.waitForLog(/reusing device flannel-wg \(userspace WireGuard: its wireguard-go answers\)/);
+        await again.waitForSubnetFile({ fresh: true });
+        const { sent, received } = await stream.done;
+        t.diagnostic(`restart under ping: ${sent - received} of ${sent} lost`);
+        assert.ok(sent - received <= 1, `lost ${sent - received} of ${sent}`);
+        assert.deepEqual(await wireguardGoPids(cluster, 1), pidsBefore, 'the same wireguard-go');
+      });
+
+      it('a re-keyed host (key file deleted, agent restarted): every peer takes the new key', async () => {
+        assert.equal(await agents[1]?.stop(), 0);
+        await cluster.exec(2, ['rm', '-f', '/run/flannel/wgkey']);
+        const again = cluster.startAgent(2);
+        agents[1] = again;
+        await again.waitForLog(/generated the private key into \/run\/flannel\/wgkey; public key (\S+)/);
+        const m = /public key (\S+)/.exec((await again.readLog()).split('\n').find((l) => l.includes('generated the private key')) ?? '');
+        assert.ok(m?.[1] && m[1] !== facts[1]?.publicKey, 'a new key');
+        facts[1] = { ...(facts[1] as WgFacts), publicKey: m[1] };
+        for (const i of HOSTS) await waitForPeers(cluster, i, 'flannel-wg', expectedPeers(i, facts, 4));
+        await pingAll(pods, fams);
+      });
+
       it('heals a killed wireguard-go: restarted, peers re-set, pods reach each other', async () => {
         const before = await wireguardGoPids(cluster, 1);
         assert.equal(before.length, 1);
