@@ -19,6 +19,7 @@ import { createCluster, type Agent, type Cluster } from './harness.js';
 import { readAddresses, readLink } from './kernel-state.js';
 import { pingAll, podIp, startPingStream } from './pod-traffic.js';
 import { addPod, type Pod } from './pods.js';
+import { kubeAgentArgs, startClusterKubeApi, type ClusterKubeApi } from './kube-api-node.js';
 
 const HOSTS = [1, 2, 3] as const;
 const PORT = 51820;
@@ -279,6 +280,48 @@ describeWireguard('v4');
 describeWireguard('dual');
 describeWireguard('v6');
 describeWireguard('dual', 'auto');
+
+describe('wireguard in kube mode (stand-in API server): annotations carry flannel\'s values', { skip, timeout: 60_000 }, () => {
+  const P = 'flannel.alpha.coreos.com/';
+  let cluster: Cluster;
+  let api: ClusterKubeApi;
+  const pods: Pod[] = [];
+  before(async () => {
+    cluster = await createCluster({ hosts: 3, etcd: false, ipv6: true, privateDirs: ['/run/wireguard', '/run/flannel'] });
+    api = await startClusterKubeApi(cluster);
+    await api.writeNetConf({ Network: '10.244.0.0/16', EnableIPv6: true, IPv6Network: 'fc00:44::/48', Backend: { Type: 'wireguard' } });
+    for (const i of HOSTS) api.server.store.create({ name: `node-${i}`, podCIDRs: [`10.244.${i}.0/24`, `fc00:44:0:${i}::/64`] });
+    const envs = await Promise.all(
+      HOSTS.map((i) => cluster.startAgent(i, { args: kubeAgentArgs(api), env: { NODE_NAME: `node-${i}` } }).waitForSubnetFile({ timeoutMs: 20_000 })),
+    );
+    for (const i of HOSTS) pods.push(await addPod(cluster, i, `pod${i}`, envs[i - 1] ?? {}));
+  });
+  after(async () => {
+    await cluster?.destroy();
+  });
+
+  it('publishes backend-type wireguard and the public key and ports as flannel does', async () => {
+    for (const i of HOSTS) {
+      const key = parseWireguardKey((await cluster.exec(i, ['cat', '/run/flannel/wgkey'])).stdout);
+      assert.ok(key);
+      const pub = publicKeyOf(key).toString('base64');
+      const node = api.server.store.get(`node-${i}`);
+      const ours = Object.fromEntries(Object.entries(node?.metadata.annotations ?? {}).filter(([k]) => k.startsWith(P)));
+      assert.deepEqual(ours, {
+        [`${P}backend-data`]: `{"PublicKey":"${pub}","Port":${PORT}}`,
+        [`${P}backend-type`]: 'wireguard',
+        [`${P}backend-v6-data`]: `{"PublicKey":"${pub}","Port":${PORT6}}`,
+        [`${P}kube-subnet-manager`]: 'true',
+        [`${P}public-ip`]: cluster.hostAddress(i),
+        [`${P}public-ipv6`]: cluster.hostAddress6(i),
+      });
+    }
+  });
+
+  it('every pod reaches every other pod over both families', async () => {
+    await pingAll(pods, [4, 6], 15_000);
+  });
+});
 
 describe('wireguard bad input: exit 1 naming the field or file, no lease, no device', { skip, timeout: 60_000 }, () => {
   let cluster: Cluster;
