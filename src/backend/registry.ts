@@ -11,6 +11,7 @@ export const BACKENDS: ReadonlyMap<string, BackendFactory> = new Map<string, Bac
   ['host-gw', async () => new (await import('./hostgw/hostgw-backend.js')).HostGwBackend()],
   ['alloc', async () => new (await import('./alloc/alloc-backend.js')).AllocBackend()],
   ['extension', async () => new (await import('./extension/extension-backend.js')).ExtensionBackend()],
+  ['ipip', async () => new (await import('./ipip/ipip-backend.js')).IpipBackend()],
   ['wireguard', async () => new (await import('./wireguard/wireguard-backend.js')).WireguardBackend()],
 ]);
 

@@ -9,6 +9,8 @@ import { parseEnvText } from '../subnet/subnet-env.js';
 export const FLANNEL_DEVICE_RE = /^flannel(-v6)?\.\d+$/;
 /** flannel's WireGuard devices: kernel links, or wireguard-go's TUN devices (deleting one ends its wireguard-go). */
 export const FLANNEL_WG_DEVICE_RE = /^flannel-wg(-v6)?$/;
+/** flannel's ipip tunnel. */
+export const FLANNEL_IPIP_DEVICE = 'flannel.ipip';
 
 export interface CleanupDeps {
   readonly kernel: KernelOps;
@@ -18,7 +20,7 @@ export interface CleanupDeps {
 }
 
 /**
- * `flanneld -cleanup`: removes what flannel-ts made on this host: the vxlan devices (and with
+ * `flanneld -cleanup`: removes what flannel-ts made on this host: the vxlan, WireGuard and ipip devices (and with
  * them their routes, neighbour and FDB entries), routes into the cluster network via a gateway
  * (host-gw, DirectRouting), the masquerade/forward rules, and subnet.env. The cluster networks
  * are read from subnet.env; without it only devices and rules are removed. The etcd lease is
@@ -48,7 +50,8 @@ export async function runCleanup(subnetFile: string, deps: CleanupDeps, signal: 
   await attempt('devices', async () => {
     for (const link of await deps.kernel.listLinks({ signal })) {
       const wg = (link.kind === 'wireguard' || link.kind === 'tun') && FLANNEL_WG_DEVICE_RE.test(link.name);
-      if ((link.kind === 'vxlan' && FLANNEL_DEVICE_RE.test(link.name)) || wg) {
+      const ipip = link.kind === 'ipip' && link.name === FLANNEL_IPIP_DEVICE;
+      if ((link.kind === 'vxlan' && FLANNEL_DEVICE_RE.test(link.name)) || wg || ipip) {
         await deps.kernel.deleteLink(link.name, { signal });
         log.info(`cleanup: deleted device ${link.name}`);
       }

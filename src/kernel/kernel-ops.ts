@@ -23,6 +23,7 @@ import {
   type VxlanSpec,
 } from './link.js';
 import { addLink, type LinkSpec } from './link-add.js';
+import { ensureIpip, type EnsureIpipResult, type IpipSpec } from './ipip-link.js';
 import { deleteNeighbors, listNeighbors, replaceNeighbors, type Neighbor } from './neighbor.js';
 import { NetlinkSocket, type CallOptions } from './netlink-socket.js';
 import { deleteRoutes, getRoute, listRoutes, replaceRoutes, type Route, type RouteFilter } from './route.js';
@@ -37,6 +38,8 @@ export interface KernelOps {
   ensureVxlan(spec: VxlanSpec, opts?: CallOptions): Promise<EnsureVxlanResult>;
   /** Creates a link by kind (EEXIST when the name is taken, EOPNOTSUPP when the kind is unknown). */
   addLink(spec: LinkSpec, opts?: CallOptions): Promise<Link>;
+  /** Creates or adopts an ipip tunnel (EOPNOTSUPP when the kernel has no ipip). */
+  ensureIpip(spec: IpipSpec & { readonly mtu?: number }, opts?: CallOptions): Promise<EnsureIpipResult>;
   linkByName(name: string, opts?: CallOptions): Promise<Link>;
   linkByIndex(index: number, opts?: CallOptions): Promise<Link>;
   listLinks(opts?: CallOptions): Promise<Link[]>;
@@ -83,6 +86,9 @@ export class NetlinkKernel implements KernelOps {
   }
   addLink(spec: LinkSpec, opts?: CallOptions): Promise<Link> {
     return addLink(this.nl, spec, opts);
+  }
+  ensureIpip(spec: IpipSpec & { readonly mtu?: number }, opts?: CallOptions): Promise<EnsureIpipResult> {
+    return ensureIpip(this.nl, spec, opts);
   }
   linkByName(name: string, opts?: CallOptions): Promise<Link> {
     return linkByName(this.nl, name, opts);
