@@ -2,10 +2,15 @@
  * The plugin's state: one file per container under dataDir, named by the container ID and
  * holding the delegate config ADD used, so that DEL can replay it (the same files flannel's
  * plugin writes, so either plugin can delete what the other added). Paths are checked to stay
- * inside dataDir; writes are atomic (temp file, fsync, rename). The file calls are synchronous:
- * the plugin is a one-shot process with nothing else to do meanwhile, and they skip the thread pool.
+ * inside dataDir; writes are atomic (temp file, then rename), so a reader sees the whole file or
+ * none. Not fsync'ed, as flannel's plugin and host-local do not sync theirs: an fsync commits
+ * the file system's whole journal, which took 3-30 ms per ADD when pods were added one after
+ * another (host-local's files of the previous pod in it). After a power loss a state file may
+ * be missing or empty; DEL succeeds with either (nothing saved; a file that does not parse is left
+ * in place). The file calls are synchronous: the plugin is a one-shot process with nothing else
+ * to do meanwhile, and they skip the thread pool.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { CniError } from '../errors.js';
 import { checkContainerId } from './cni-env.js';
@@ -43,7 +48,6 @@ export async function saveState(dataDir: string, containerId: string, bytes: str
     const fd = openSync(tmp, 'wx', 0o600);
     try {
       writeFileSync(fd, bytes);
-      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
