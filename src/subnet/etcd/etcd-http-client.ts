@@ -3,13 +3,13 @@
  * etcd 3.4+ (paths /v3/kv/*, /v3/lease/*, /v3/watch, /v3/auth/authenticate). Transport,
  * auth and error translation live in etcd-transport.ts; the watch stream in etcd-watch.ts.
  */
-import type http from 'node:http';
 import { EtcdCompactedError, StoreError, errorMessage } from '../../errors.js';
 import type { EtcdKV, KeyValue, LeaseGrant, RangeResult, ScanResult, TxnResult, WatchBatch } from './etcd-types.js';
 import { streamBody } from './etcd-reply.js';
 import { EtcdTransport, type EtcdTransportOptions } from './etcd-transport.js';
 import { watchPrefix } from './etcd-watch.js';
 import { b64, decodeKeyValue, headerRevision, int, keyAfter, KeyValueDecoder, prefixRangeEnd, putRequest, type WireHeader, type WireRangeResponse } from './etcd-wire.js';
+import type { Http1Reply } from './http1-client.js';
 import { RangeReplyScanner } from './range-reply-scanner.js';
 
 export type EtcdHttpClientOptions = EtcdTransportOptions;
@@ -181,7 +181,7 @@ export class EtcdHttpClient implements EtcdKV {
       if (atRevision !== undefined) req['revision'] = String(atRevision);
       let pageItems: T[] = [];
       let lastKey: string | undefined;
-      const consume = async (res: http.IncomingMessage, endpoint: string): Promise<WireRangeResponse> => {
+      const consume = async (res: Http1Reply, endpoint: string): Promise<WireRangeResponse> => {
         pageItems = [];
         lastKey = undefined;
         const scanner = new RangeReplyScanner((wire) => {

@@ -2,9 +2,9 @@
  * Reading a gateway reply and turning a failed exchange (no reply, cut-off reply, TLS
  * refusal) into a StoreError; used by etcd-transport.ts and etcd-watch.ts.
  */
-import type http from 'node:http';
 import { StoreError, errorMessage } from '../../errors.js';
 import type { SendState } from './etcd-transport.js';
+import type { Http1Reply } from './http1-client.js';
 import type { WireError } from './etcd-wire.js';
 import { JsonObjectSplitter } from './json-object-splitter.js';
 
@@ -12,7 +12,7 @@ const MAX_BODY_BYTES = 256 * 1024 * 1024;
 /** Node's error codes for a certificate refused by either side. */
 const TLS_AUTH_CODES = /^(ERR_TLS_CERT|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)/;
 
-export function readBody(res: http.IncomingMessage): Promise<Buffer> {
+export function readBody(res: Http1Reply): Promise<Buffer> {
   const chunks: Buffer[] = [];
   return streamBody(res, (c) => chunks.push(c)).then(() => Buffer.concat(chunks));
 }
@@ -21,8 +21,11 @@ export function readBody(res: http.IncomingMessage): Promise<Buffer> {
  * Hands a reply's body to `onChunk` as it arrives (for replies read as a stream, not held
  * whole); resolves at its end. An exception from onChunk fails the read and the request.
  */
-export function streamBody(res: http.IncomingMessage, onChunk: (chunk: Buffer) => void): Promise<void> {
+export function streamBody(res: Http1Reply, onChunk: (chunk: Buffer) => void): Promise<void> {
   return new Promise((resolve, reject) => {
+    // It may have failed before this reader came (see Http1Reply).
+    if (res.errored) return reject(res.errored);
+    if (res.destroyed && !res.complete) return reject(new Error('connection closed before the reply was complete'));
     let size = 0;
     res.on('data', (c: Buffer) => {
       size += c.length;

@@ -7,10 +7,10 @@
  *   ERR_ETCD_REQUEST      any other error etcd answers with (its message is included)
  */
 import { setMaxListeners } from 'node:events';
-import type http from 'node:http';
-import type https from 'node:https';
-import { isIP, type Socket } from 'node:net';
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { StoreError } from '../../errors.js';
+import { Http1Pool, type Http1Reply, type Http1Request, type Http1Target } from './http1-client.js';
 import { parseEndpoint, loadTls, type EtcdEndpoint } from './etcd-endpoint.js';
 import type { EtcdClientOptions } from './etcd-types.js';
 import { parseReply, readBody, transportError } from './etcd-reply.js';
@@ -34,12 +34,12 @@ export interface CallOptions {
    * (a large range page); what it resolves to is the reply. A failure while reading fails the
    * attempt like a cut-off reply (failover for idempotent calls); a StoreError it throws is final.
    */
-  readonly consume?: (res: http.IncomingMessage, endpoint: string) => Promise<unknown>;
+  readonly consume?: (res: Http1Reply, endpoint: string) => Promise<unknown>;
 }
 
 export interface OpenStream {
   readonly endpoint: string;
-  readonly res: http.IncomingMessage;
+  readonly res: Http1Reply;
   /** Stops the request timeout (call once the stream is established). */
   clearTimer(): void;
   /** Destroys the request; safe to call more than once. */
@@ -55,8 +55,8 @@ export interface SendState {
 }
 
 interface Sent {
-  readonly req: http.ClientRequest;
-  readonly res: http.IncomingMessage;
+  readonly req: Http1Request;
+  readonly res: Http1Reply;
   readonly state: SendState;
   clearTimer(): void;
   release(): void;
@@ -75,12 +75,9 @@ const GRPC_UNAUTHENTICATED = 16;
 export class EtcdTransport {
   readonly endpoints: readonly EtcdEndpoint[];
   private current = 0;
-  // process.getBuiltinModule, not `import`: an ES import of node:http builds its namespace,
-  // whose getters load the bundled undici on Node 24 (~15 MiB of RSS the agent never uses).
-  private readonly http = process.getBuiltinModule('node:http');
-  private readonly httpAgent: http.Agent;
-  /** TLS is loaded only when an endpoint uses it (https://, unixs://). */
-  private readonly https: { readonly module: typeof https; readonly agent: https.Agent } | undefined;
+  /** Keep-alive connections (HTTP/1.1 on node:net; TLS loads only when an endpoint uses it). */
+  private readonly pool = new Http1Pool();
+  private readonly targets: ReadonlyMap<EtcdEndpoint, Http1Target>;
   private readonly timeoutMs: number;
   private readonly closed = new AbortController();
   private token: Promise<string> | undefined;
@@ -92,11 +89,14 @@ export class EtcdTransport {
     // Every request in flight listens for close(); callers may run many at once (bulk writes).
     setMaxListeners(0, this.closed.signal);
     this.timeoutMs = opts.requestTimeoutMs ?? 10_000;
-    this.httpAgent = new this.http.Agent({ keepAlive: true });
-    if (this.endpoints.some((ep) => ep.tls)) {
-      const module = process.getBuiltinModule('node:https');
-      this.https = { module, agent: new module.Agent({ keepAlive: true, ca: tls.ca, cert: tls.cert, key: tls.key }) };
-    }
+    this.targets = new Map(
+      this.endpoints.map((ep) => {
+        const secure: ConnectionOptions | undefined = ep.tls
+          ? { ca: tls.ca, cert: tls.cert, key: tls.key, servername: isIP(ep.host) === 0 ? ep.host : undefined }
+          : undefined;
+        return [ep, { key: ep.url, host: ep.host, port: ep.port, socketPath: ep.socketPath, tls: secure }];
+      }),
+    );
   }
 
   get hasCredentials(): boolean {
@@ -110,8 +110,7 @@ export class EtcdTransport {
 
   close(): void {
     this.closed.abort();
-    this.httpAgent.destroy();
-    this.https?.agent.destroy();
+    this.pool.destroy();
   }
 
   /** One request/response call; returns the parsed reply and the endpoint that answered. */
@@ -255,13 +254,9 @@ export class EtcdTransport {
   private send(ep: EtcdEndpoint, path: string, payload: string, token: string | undefined, signal: AbortSignal | undefined, state: SendState): Promise<Sent> {
     this.opts.onRequest?.({ endpoint: ep.url, path });
     return new Promise((resolve, reject) => {
-      const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
+      const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
       if (token !== undefined) headers['authorization'] = token;
-      const options: https.RequestOptions = { method: 'POST', path, headers, host: ep.host, port: ep.port, socketPath: ep.socketPath };
-      // this.https exists whenever an endpoint uses TLS (see the constructor).
-      const req = ep.tls
-        ? this.https!.module.request({ ...options, agent: this.https!.agent, servername: isIP(ep.host) === 0 ? ep.host : undefined })
-        : this.http.request({ ...options, agent: this.httpAgent });
+      const req = this.pool.post(this.targets.get(ep)!, path, headers, payload);
       const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
       const onClose = () => req.destroy(new Error('etcd client closed'));
       const timer = setTimeout(() => {
@@ -273,24 +268,24 @@ export class EtcdTransport {
         clearTimer();
         signal?.removeEventListener('abort', onAbort);
         this.closed.signal.removeEventListener('abort', onClose);
-        if (!req.destroyed) req.destroy();
+        // A reply read to its end has already given its connection back: this is then a no-op.
+        req.destroy();
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.closed.signal.addEventListener('abort', onClose, { once: true });
-      req.on('socket', (socket: Socket) => {
-        state.reused = !socket.connecting;
-        if (!socket.connecting) state.sent = true;
-        else socket.once(ep.tls ? 'secureConnect' : 'connect', () => (state.sent = true));
+      req.on('socket', (reused: boolean) => {
+        state.reused = reused;
+        if (reused) state.sent = true;
       });
-      req.on('response', (res) => {
+      req.on('connect', () => (state.sent = true));
+      req.on('response', (res: Http1Reply) => {
         state.responded = true;
         resolve({ req, res, state, clearTimer, release });
       });
-      req.on('error', (err) => {
+      req.on('error', (err: Error) => {
         release();
         reject(err);
       });
-      req.end(payload);
     });
   }
 }
