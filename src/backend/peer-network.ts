@@ -1,6 +1,6 @@
 import { AsyncQueue } from '../async/async-queue.js';
 import { KernelBatchError, errorMessage } from '../errors.js';
-import { leaseKey, describeLease, type Lease, type LeaseEvent } from '../lease/lease.js';
+import { leaseId, describeLease, type Lease, type LeaseEvent, type LeaseId } from '../lease/lease.js';
 import type { Logger } from '../log/logger.js';
 import type { KernelEvent } from '../kernel/events.js';
 import type { KernelOps } from '../kernel/kernel-ops.js';
@@ -55,8 +55,8 @@ function elapsedMs(start: bigint): string {
  * objects, and every resync period. Nothing is torn down on abort (a restart keeps the path).
  */
 export class PeerNetwork {
-  private readonly peers = new Map<string, Lease>();
-  private readonly skipped = new Map<string, string>();
+  private readonly peers = new Map<LeaseId, Lease>();
+  private readonly skipped = new Map<LeaseId, string>();
   private readonly work = new AsyncQueue<Work>();
   private reconcilePending = false;
   private debounce: NodeJS.Timeout | undefined;
@@ -164,13 +164,13 @@ export class PeerNetwork {
   private entries(lease: Lease): PeerEntries {
     const e = this.opts.dataPath.entriesFor(lease);
     if ('skip' in e) {
-      const key = leaseKey(lease);
+      const key = leaseId(lease);
       if (this.skipped.get(key) !== e.skip) this.opts.logger.error(`skipping lease ${describeLease(lease)}: ${e.skip}`);
       this.skipped.set(key, e.skip);
       return NO_ENTRIES;
     }
     // The key string only when some lease is skipped: 5,000 good leases build none.
-    if (this.skipped.size > 0) this.skipped.delete(leaseKey(lease));
+    if (this.skipped.size > 0) this.skipped.delete(leaseId(lease));
     return e;
   }
 
@@ -182,7 +182,7 @@ export class PeerNetwork {
   }
 
   private record(ev: LeaseEvent): void {
-    const key = leaseKey(ev.lease);
+    const key = leaseId(ev.lease);
     if (ev.type === 'added') this.peers.set(key, ev.lease);
     else {
       this.peers.delete(key);
@@ -204,7 +204,7 @@ export class PeerNetwork {
     const before: PeerEntries[] = [];
     const after: PeerEntries[] = [];
     for (const ev of events) {
-      const old = this.peers.get(leaseKey(ev.lease));
+      const old = this.peers.get(leaseId(ev.lease));
       if (old) before.push(this.entries(old));
       this.record(ev);
       if (ev.type === 'added') after.push(this.entries(ev.lease));

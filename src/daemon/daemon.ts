@@ -6,7 +6,7 @@ import { createBackend, knownBackendTypes } from '../backend/registry.js';
 import type { NetworkConfig } from '../config/network-config.js';
 import { ConfigError, FlannelError, SubnetExhaustedError, errorMessage } from '../errors.js';
 import type { TrafficManager } from '../traffic/traffic-manager.js';
-import { describeLease, leaseKey, type Lease, type LeaseAttrs, type LeaseEvent } from '../lease/lease.js';
+import { describeLease, leaseId, type Lease, type LeaseAttrs, type LeaseEvent } from '../lease/lease.js';
 import { LeaseWatcher } from '../lease/lease-watcher.js';
 import type { KernelOps } from '../kernel/kernel-ops.js';
 import type { Logger } from '../log/logger.js';
@@ -171,17 +171,17 @@ async function runNetwork(
   });
   const queue = new AsyncQueue<readonly LeaseEvent[]>(scope.signal);
   const watcher = new LeaseWatcher(network.lease);
-  const ownKey = leaseKey(network.lease);
+  const ownKey = leaseId(network.lease);
   const pump = (async () => {
     for await (const result of sm.watchLeases(scope.signal)) {
       let batch: LeaseEvent[];
       if (result.kind === 'snapshot') {
-        if (!result.leases.some((l) => leaseKey(l) === ownKey) && keeper.lease.expiration) {
+        if (!result.leases.some((l) => leaseId(l) === ownKey) && keeper.lease.expiration) {
           void keeper.reacquire('missing from the lease listing', scope.signal).catch(() => {});
         }
         batch = watcher.reset(result.leases);
       } else {
-        if (result.events.some((e) => e.type === 'removed' && leaseKey(e.lease) === ownKey)) {
+        if (result.events.some((e) => e.type === 'removed' && leaseId(e.lease) === ownKey)) {
           void keeper.reacquire('deleted from the store', scope.signal).catch(() => {});
         }
         batch = watcher.update(result.events);

@@ -1,15 +1,15 @@
-import { leaseKey, type Lease, type LeaseEvent } from './lease.js';
+import { leaseId, type Lease, type LeaseEvent, type LeaseId } from './lease.js';
 
 /**
  * Keeps the set of other hosts' leases and turns store events or full snapshots into the
  * minimal list of added/removed events for the backends. Pure logic: no I/O, O(1) per event.
  */
 export class LeaseWatcher {
-  private readonly leases = new Map<string, Lease>();
-  private readonly ownKey: string | undefined;
+  private readonly leases = new Map<LeaseId, Lease>();
+  private readonly ownKey: LeaseId | undefined;
 
   constructor(ownLease?: Pick<Lease, 'subnet' | 'ipv6Subnet'>) {
-    this.ownKey = ownLease ? leaseKey(ownLease) : undefined;
+    this.ownKey = ownLease ? leaseId(ownLease) : undefined;
   }
 
   /** The current set of remote leases. */
@@ -29,7 +29,7 @@ export class LeaseWatcher {
   update(events: Iterable<LeaseEvent>): LeaseEvent[] {
     const out: LeaseEvent[] = [];
     for (const ev of events) {
-      const key = leaseKey(ev.lease);
+      const key = leaseId(ev.lease);
       if (key === this.ownKey) continue;
       const old = this.leases.get(key);
       if (ev.type === 'added') {
@@ -45,9 +45,9 @@ export class LeaseWatcher {
 
   /** Replaces the set with a snapshot; returns removals for leases gone and adds for new or changed ones. */
   reset(snapshot: Iterable<Lease>): LeaseEvent[] {
-    const next = new Map<string, Lease>();
+    const next = new Map<LeaseId, Lease>();
     for (const l of snapshot) {
-      const key = leaseKey(l);
+      const key = leaseId(l);
       if (key !== this.ownKey) next.set(key, l);
     }
     const out: LeaseEvent[] = [];

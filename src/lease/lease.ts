@@ -86,6 +86,21 @@ export function leaseKey(lease: Pick<Lease, 'subnet' | 'ipv6Subnet'>): string {
   return subnetKey(lease.subnet, lease.ipv6Subnet);
 }
 
+/** A lease's identity as a map key: see leaseId(). */
+export type LeaseId = string | number;
+
+/**
+ * The identity of a lease as a compact map key: a number for an IPv4-only lease (its network
+ * address and prefix length: no string per lease in maps of thousands), leaseKey() otherwise.
+ * leaseId(a) === leaseId(b) exactly when leaseKey(a) === leaseKey(b).
+ */
+export function leaseId(lease: Pick<Lease, 'subnet' | 'ipv6Subnet'>): LeaseId {
+  if (lease.ipv6Subnet !== undefined) return leaseKey(lease);
+  // No subnet at all has the key of 0.0.0.0/0, as in leaseKey().
+  const v4 = lease.subnet;
+  return v4 === undefined ? 0 : Number(v4.ip.value) * 64 + v4.prefixLength;
+}
+
 /** leaseKey(a) === leaseKey(b), without building the strings (address text is one-to-one). */
 export function sameLeaseKey(a: Pick<Lease, 'subnet' | 'ipv6Subnet'>, b: Pick<Lease, 'subnet' | 'ipv6Subnet'>): boolean {
   if (!(a.subnet ?? V4_UNSPECIFIED).equals(b.subnet ?? V4_UNSPECIFIED)) return false;

@@ -6,6 +6,7 @@ import {
   decodeLeaseAttrs,
   describeLease,
   encodeLeaseAttrs,
+  leaseId,
   leaseKey,
   parseSubnetKey,
   sameLeaseKey,
@@ -75,6 +76,27 @@ describe('subnetKey / parseSubnetKey (flannel MakeSubnetKey / ParseSubnetKey)', 
     for (const x of leases) {
       for (const y of leases) assert.equal(sameLeaseKey(x, y), leaseKey(x) === leaseKey(y), `${leaseKey(x)} vs ${leaseKey(y)}`);
     }
+  });
+
+  it('leaseId agrees with leaseKey, and is a number for IPv4-only leases', () => {
+    const pairs: Array<[string | undefined, string | undefined]> = [
+      ['10.244.23.0/24', undefined],
+      ['10.244.23.0/25', undefined],
+      ['10.244.23.128/25', undefined],
+      ['255.255.255.255/32', undefined],
+      ['255.255.255.252/30', undefined],
+      ['10.244.23.0/24', 'fc00:0:0:3::/64'],
+      [undefined, 'fc00:0:0:3::/64'],
+      ['0.0.0.0/0', 'fc00:0:0:3::/64'],
+      [undefined, undefined],
+      ['0.0.0.0/0', undefined],
+    ];
+    const leases = pairs.map(([a, b]) => ({ subnet: a ? net(a) : undefined, ipv6Subnet: b ? net(b) : undefined }));
+    for (const x of leases) {
+      for (const y of leases) assert.equal(leaseId(x) === leaseId(y), leaseKey(x) === leaseKey(y), `${leaseKey(x)} vs ${leaseKey(y)}`);
+    }
+    assert.equal(typeof leaseId(leases[0]!), 'number');
+    assert.equal(typeof leaseId(leases[5]!), 'string');
   });
 
   for (const junk of [
