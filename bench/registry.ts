@@ -13,6 +13,8 @@ import { throughputHostgw, throughputVxlan } from './scenarios/throughput.js';
 import { idle5000 } from './scenarios/idle-5000.js';
 import { cniLatency } from './scenarios/cni-latency.js';
 import { kubeRss } from './scenarios/kube-rss.js';
+import { wireguardPeers1000, wireguardPeers5000 } from './scenarios/wireguard-peers.js';
+import { wireguardThroughput } from './scenarios/wireguard-throughput.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   startup3,
@@ -29,6 +31,9 @@ export const SCENARIOS: readonly Scenario[] = [
   idle5000,
   cniLatency,
   kubeRss,
+  wireguardPeers1000,
+  wireguardPeers5000,
+  wireguardThroughput,
 ];
 
 export function findScenario(name: string): Scenario | undefined {

@@ -86,13 +86,13 @@ export class WireguardDevice {
         return;
       } catch (err) {
         if (!(err instanceof KernelError && err.errno === EOPNOTSUPP)) throw err;
-        if (this.impl === undefined) {
-          this.log.info(`the kernel has no WireGuard (creating ${name}: EOPNOTSUPP); using ${await this.impls.describeUserspace()} (userspace)`);
-        }
       }
     }
+    // Which wireguard-go it is, asked while it starts (the answer is only for the log).
+    const describing = this.impl === undefined ? this.impls.describeUserspace() : undefined;
     this.startedAt = Date.now();
     const ctl = await this.impls.startUserspace(name, signal);
+    if (describing) this.log.info(`the kernel has no WireGuard (creating ${name}: EOPNOTSUPP); using ${await describing} (userspace)`);
     this.link = await this.kernel.linkByName(name, { signal });
     this.use('userspace', ctl);
     this.log.info(`started wireguard-go for ${name} (userspace WireGuard, UAPI socket)`);
