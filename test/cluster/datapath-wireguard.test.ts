@@ -230,6 +230,16 @@ function describeWireguard(mode: Mode, wgMode: 'separate' | 'auto' = 'separate')
         await pingAll(pods, fams);
       });
 
+      it('puts back a deleted network route at once', async () => {
+        await cluster.exec(1, ['ip', 'route', 'del', '10.5.0.0/16', 'dev', 'flannel-wg']);
+        await poll(async () => (await cluster.exec(1, ['ip', 'route', 'show', '10.5.0.0/16', 'dev', 'flannel-wg'])).stdout.trim() !== '', {
+          what: 'the route 10.5.0.0/16 dev flannel-wg back on host 1',
+          timeoutMs: 3000,
+          intervalMs: 50,
+        });
+        await pingAll(pods, fams);
+      });
+
       it('heals a killed wireguard-go: restarted, peers re-set, pods reach each other', async () => {
         const before = await wireguardGoPids(cluster, 1);
         assert.equal(before.length, 1);
