@@ -15,6 +15,7 @@ import { cniLatency } from './scenarios/cni-latency.js';
 import { kubeRss } from './scenarios/kube-rss.js';
 import { wireguardPeers1000, wireguardPeers5000 } from './scenarios/wireguard-peers.js';
 import { wireguardThroughput } from './scenarios/wireguard-throughput.js';
+import { wireguardConvergence } from './scenarios/wireguard-convergence.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   startup3,
@@ -34,6 +35,7 @@ export const SCENARIOS: readonly Scenario[] = [
   wireguardPeers1000,
   wireguardPeers5000,
   wireguardThroughput,
+  wireguardConvergence,
 ];
 
 export function findScenario(name: string): Scenario | undefined {
