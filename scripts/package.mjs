@@ -4,7 +4,8 @@
 // tsc's output is bundled by esbuild into one CommonJS file (SEA mains are CommonJS), turned
 // into a SEA blob by that Node (--experimental-sea-config, with the V8 code cache and the V8
 // flags of each program), and injected into a copy of that Node binary with postject.
-// The native netlink binding travels inside as the SEA asset "netlink.node".
+// The native netlink binding travels inside as the SEA asset "netlink.node", the udp backend's
+// TUN addon (native/tun, brought up to date here with `make`: dist/native/tun.node) as "tun.node".
 // Needs `npm run build` first. Usage: node scripts/package.mjs [--out DIR]
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -56,6 +57,14 @@ function netlinkBinding() {
   return file;
 }
 
+/** The udp backend's TUN addon (native/tun): (re)built from source by its Makefile with the system's C compiler. */
+function tunAddon() {
+  const file = join(root, 'dist', 'native', 'tun.node');
+  execFileSync('make', ['-s', '-C', join(root, 'native', 'tun')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (!existsSync(file)) throw new Error(`package: ${relative(root, file)} missing after make -C native/tun`);
+  return file;
+}
+
 async function bundle(program, buildInfo) {
   const entry = join(root, program.entry);
   if (!existsSync(entry)) throw new Error(`package: ${relative(root, entry)} missing: run \`npm run build\` first`);
@@ -86,6 +95,7 @@ async function bundle(program, buildInfo) {
         name: 'sea-netlink-native',
         setup(b) {
           b.onResolve({ filter: /\/netlink-native\.js$/ }, () => ({ path: join(seaGlue, 'netlink-native.cjs') }));
+          b.onResolve({ filter: /\/tun-native\.js$/ }, () => ({ path: join(seaGlue, 'tun-native.cjs') }));
         },
       },
     ],
@@ -103,7 +113,7 @@ function seaBlob(program, node, main) {
     execArgv: program.execArgv,
     // NODE_OPTIONS of the host must not change how the agent or the plugin runs.
     execArgvExtension: 'none',
-    assets: { 'netlink.node': netlinkBinding() },
+    assets: { 'netlink.node': netlinkBinding(), 'tun.node': tunAddon() },
   };
   const file = join(workDir, `${program.name}.sea.json`);
   writeFileSync(file, JSON.stringify(config, null, 2) + '\n');

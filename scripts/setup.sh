@@ -10,6 +10,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(etcd-server etcd-client iproute2 iptables nftables containernetworking-plugins iputils-ping iperf3 tcpdump openssl curl wireguard-go wireguard-tools)
+# The TUN addon's toolchain and headers (nodejs is Debian's: only its /usr/include/node is used).
+packages+=(gcc make libc6-dev)
+[ -f /usr/include/node/node_api.h ] || packages+=(nodejs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,3 +36,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 echo "setup: building"
 npm run --silent build
+# The udp backend's TUN addon: C against Node-API, with Debian's compiler and the Node.js headers
+# already on the machine (/usr/include/node, from Debian's nodejs package): no download.
+echo "setup: building native/tun"
+make -s -C native/tun

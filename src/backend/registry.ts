@@ -12,6 +12,7 @@ export const BACKENDS: ReadonlyMap<string, BackendFactory> = new Map<string, Bac
   ['alloc', async () => new (await import('./alloc/alloc-backend.js')).AllocBackend()],
   ['extension', async () => new (await import('./extension/extension-backend.js')).ExtensionBackend()],
   ['ipip', async () => new (await import('./ipip/ipip-backend.js')).IpipBackend()],
+  ['udp', async () => new (await import('./udp/udp-backend.js')).UdpBackend()],
   ['wireguard', async () => new (await import('./wireguard/wireguard-backend.js')).WireguardBackend()],
 ]);
 

@@ -11,6 +11,8 @@ export const FLANNEL_DEVICE_RE = /^flannel(-v6)?\.\d+$/;
 export const FLANNEL_WG_DEVICE_RE = /^flannel-wg(-v6)?$/;
 /** flannel's ipip tunnel. */
 export const FLANNEL_IPIP_DEVICE = 'flannel.ipip';
+/** The udp backend's TUN device (it goes with its agent; one held by a live agent is deleted too). */
+export const FLANNEL_UDP_DEVICE_RE = /^flannel\d+$/;
 
 export interface CleanupDeps {
   readonly kernel: KernelOps;
@@ -20,7 +22,7 @@ export interface CleanupDeps {
 }
 
 /**
- * `flanneld -cleanup`: removes what flannel-ts made on this host: the vxlan, WireGuard and ipip devices (and with
+ * `flanneld -cleanup`: removes what flannel-ts made on this host: the vxlan, WireGuard, ipip and udp (TUN) devices (and with
  * them their routes, neighbour and FDB entries), routes into the cluster network via a gateway
  * (host-gw, DirectRouting), the masquerade/forward rules, and subnet.env. The cluster networks
  * are read from subnet.env; without it only devices and rules are removed. The etcd lease is
@@ -51,7 +53,8 @@ export async function runCleanup(subnetFile: string, deps: CleanupDeps, signal: 
     for (const link of await deps.kernel.listLinks({ signal })) {
       const wg = (link.kind === 'wireguard' || link.kind === 'tun') && FLANNEL_WG_DEVICE_RE.test(link.name);
       const ipip = link.kind === 'ipip' && link.name === FLANNEL_IPIP_DEVICE;
-      if ((link.kind === 'vxlan' && FLANNEL_DEVICE_RE.test(link.name)) || wg || ipip) {
+      const udp = link.kind === 'tun' && FLANNEL_UDP_DEVICE_RE.test(link.name);
+      if ((link.kind === 'vxlan' && FLANNEL_DEVICE_RE.test(link.name)) || wg || ipip || udp) {
         await deps.kernel.deleteLink(link.name, { signal });
         log.info(`cleanup: deleted device ${link.name}`);
       }

@@ -6,7 +6,7 @@ import type { KernelOps } from '../../../src/kernel/kernel-ops.js';
 import type { Link } from '../../../src/kernel/link.js';
 import { createLogger } from '../../../src/log/logger.js';
 
-test('cleanup deletes flannel.ipip but not tunl0, nor devices of the same name and another kind', async () => {
+test('cleanup deletes flannel.ipip and flannel0 (TUN) but not tunl0, nor devices of flannel names and another kind', async () => {
   const link = (index: number, name: string, kind: string | undefined): Link => ({ index, name, kind, type: 1, flags: 0, up: true, mtu: 1500 });
   const links = [
     link(2, 'eth0', undefined),
@@ -14,6 +14,8 @@ test('cleanup deletes flannel.ipip but not tunl0, nor devices of the same name a
     link(4, 'flannel.ipip', 'ipip'),
     link(5, 'tunl0', 'ipip'),
     link(6, 'flannel.7', 'bridge'),
+    link(7, 'flannel0', 'tun'),
+    link(8, 'flannel1', 'veth'),
   ];
   const deleted: string[] = [];
   const kernel = {
@@ -30,5 +32,5 @@ test('cleanup deletes flannel.ipip but not tunl0, nor devices of the same name a
     AbortSignal.timeout(5000),
   );
   assert.equal(failures, 0);
-  assert.deepEqual(deleted.sort(), ['flannel.1', 'flannel.ipip']);
+  assert.deepEqual(deleted.sort(), ['flannel.1', 'flannel.ipip', 'flannel0']);
 });
