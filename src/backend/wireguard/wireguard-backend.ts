@@ -1,14 +1,14 @@
-import { InterfaceError } from '../../errors.js';
+import { ConfigError, InterfaceError } from '../../errors.js';
 import { IPNetwork } from '../../ip/ip-network.js';
 import { GenlWireguard } from '../../kernel/wireguard-genl.js';
 import type { Backend, BackendContext, Network } from '../backend.js';
 import { PeerNetwork } from '../peer-network.js';
 import { UapiControl } from './uapi-client.js';
-import { WG_DEVICE, WG_DEVICE_V6, WG_OVERHEAD, parseWireguardConfig } from './wireguard-config.js';
+import { WG_DEVICE, WG_DEVICE_V6, WG_OVERHEAD, parseWireguardConfig, type WireguardConfig } from './wireguard-config.js';
 import { WireguardDataPath, type WireguardDevices } from './wireguard-data-path.js';
 import { WireguardDevice, type WgImplementations } from './wireguard-device.js';
 import { startWireguardGo, wireguardGoVersion } from './wireguard-go.js';
-import { keyFilePath, loadOrCreateKey } from './wireguard-key.js';
+import { keyFilePath, loadOrCreateKey, type WireguardKeyPair } from './wireguard-key.js';
 import { wireguardLeaseData } from './wireguard-lease-data.js';
 import type { Logger } from '../../log/logger.js';
 
@@ -27,6 +27,10 @@ export class WireguardBackend implements Backend {
     const log = ctx.logger;
     const kernel = ctx.kernel();
     const { enableIPv4, enableIPv6 } = ctx.config;
+    if (cfg.mode === 'separate' && enableIPv4 && enableIPv6 && cfg.listenPort === cfg.listenPortV6) {
+      // Each device listens on both families: two on one port cannot both bind.
+      throw new ConfigError('Backend.ListenPortV6', cfg.listenPortV6, 'must differ from ListenPort in Mode separate with IPv4 and IPv6 (each device binds its port on both families)');
+    }
     const keyFile = keyFilePath(this.env);
     const keys = await loadOrCreateKey(keyFile, (note) => log.warn(note));
     log.info(`${keys.created ? 'generated the private key into' : 'using the private key in'} ${keyFile}; public key ${keys.publicKey.toString('base64')}`);
@@ -45,7 +49,29 @@ export class WireguardBackend implements Backend {
     } else {
       devices.both = device(WG_DEVICE, cfg.listenPort);
     }
-    for (const d of [devices.v4, devices.v6, devices.both]) await d?.create(signal);
+    const made = [devices.v4, devices.v6, devices.both].filter((d) => d !== undefined);
+    try {
+      return await this.start(ctx, cfg, made, devices, keys, mtu, signal);
+    } catch (err) {
+      // A start that fails (not one cancelled: a restart keeps the path) leaves nothing half-made.
+      if (!signal.aborted) for (const d of made) await d.discard();
+      throw err;
+    }
+  }
+
+  private async start(
+    ctx: BackendContext,
+    cfg: WireguardConfig,
+    made: readonly WireguardDevice[],
+    devices: WireguardDevices,
+    keys: WireguardKeyPair,
+    mtu: number,
+    signal: AbortSignal,
+  ): Promise<Network> {
+    const { enableIPv4, enableIPv6 } = ctx.config;
+    const log = ctx.logger;
+    const kernel = ctx.kernel();
+    for (const d of made) await d.create(signal);
 
     // The IPv6 data carries the port that IPv6 peers reach: ListenPortV6 on flannel-wg-v6, and the
     // single device's ListenPort in the other modes (flannel writes ListenPortV6 there, which no
@@ -72,7 +98,7 @@ export class WireguardBackend implements Backend {
     await devices.v6?.configure(some(addr6), some(net6), signal);
     await devices.both?.configure(some(addr4, addr6), some(net4, net6), signal);
 
-    const dataPath = new WireguardDataPath(cfg, devices as WireguardDevices, [net4, net6], {
+    const dataPath = new WireguardDataPath(cfg, devices, [net4, net6], {
       publicIP: ctx.extIface.extAddr,
       publicIPv6: ctx.extIface.extV6Addr,
     });

@@ -48,6 +48,8 @@ export class WireguardDevice {
   private networks: IPNetwork[] = [];
   private readonly restarts = new Backoff(500, 30_000);
   private startedAt = 0;
+  /** Whether the last create() made the device (rather than adopting a running one). */
+  private createdHere = false;
 
   constructor(
     private readonly kernel: KernelOps,
@@ -76,27 +78,54 @@ export class WireguardDevice {
   /** Creates the device, or adopts a working one of that name (a restart keeps the tunnel). */
   async create(signal: AbortSignal): Promise<void> {
     const { name, mtu } = this.spec;
+    this.createdHere = false;
     if (await this.adopt(signal)) return;
     if (this.impl !== 'userspace') {
       try {
         this.link = await this.kernel.addLink({ name, kind: 'wireguard', mtu }, { signal });
-        this.use('kernel', this.impls.kernel(name));
-        this.log.info(`created device ${name} (kernel WireGuard)`);
-        await this.configureDevice(signal);
-        return;
       } catch (err) {
         if (!(err instanceof KernelError && err.errno === EOPNOTSUPP)) throw err;
+      }
+      if (this.link?.name === name && this.link.kind === 'wireguard') {
+        this.createdHere = true;
+        this.use('kernel', this.impls.kernel(name));
+        this.log.info(`created device ${name} (kernel WireGuard)`);
+        await this.configureNew(signal);
+        return;
       }
     }
     // Which wireguard-go it is, asked while it starts (the answer is only for the log).
     const describing = this.impl === undefined ? this.impls.describeUserspace() : undefined;
     this.startedAt = Date.now();
     const ctl = await this.impls.startUserspace(name, signal);
+    this.createdHere = true;
     if (describing) this.log.info(`the kernel has no WireGuard (creating ${name}: EOPNOTSUPP); using ${await describing} (userspace)`);
     this.link = await this.kernel.linkByName(name, { signal });
     this.use('userspace', ctl);
     this.log.info(`started wireguard-go for ${name} (userspace WireGuard, UAPI socket)`);
-    await this.configureDevice(signal);
+    await this.configureNew(signal);
+  }
+
+  /** Key and port on a device just made; if the device refuses them, it goes again (nothing half-made stays). */
+  private async configureNew(signal: AbortSignal): Promise<void> {
+    try {
+      await this.configureDevice(signal);
+    } catch (err) {
+      await this.discard();
+      throw err;
+    }
+  }
+
+  /**
+   * Deletes the device if the last create() made it (for a start that fails before the network
+   * runs: nothing half-configured is left); an adopted device is left alone. Deleting a userspace
+   * device ends its wireguard-go.
+   */
+  async discard(): Promise<void> {
+    if (!this.createdHere) return;
+    this.createdHere = false;
+    await this.kernel.deleteLink(this.name).catch((err: unknown) => this.log.warn(`deleting ${this.name}: ${err instanceof Error ? err.message : String(err)}`));
+    this.log.info(`deleted ${this.name}, which this start made`);
   }
 
   /** Takes over an existing device that works; deletes one that does not. True when adopted. */

@@ -145,6 +145,30 @@ describe('wireguard device', () => {
     assert.equal(running.sets.length, 1, 'key and port already right: nothing set');
   });
 
+  it('deletes a device it just made when the device refuses its key and port; discard() spares an adopted one', async () => {
+    const fk = fakeKernel({ wireguard: false });
+    const { i } = impls(fk);
+    const failing: WgImplementations = {
+      ...i,
+      startUserspace: async (name, signal) => {
+        const c = await i.startUserspace(name, signal);
+        return { ...c, set: async () => Promise.reject(new Error('errno=-98')) };
+      },
+    };
+    const dev = new WireguardDevice(fk.kernel, { name: 'flannel-wg', listenPort: 51820, mtu: 1420, keys: KEYS }, failing, logLines().log);
+    await assert.rejects(dev.create(AbortSignal.timeout(2000)), /errno=-98/);
+    assert.equal(fk.links.has('flannel-wg'), false, 'nothing half-made is left');
+
+    const fk2 = fakeKernel({ wireguard: false });
+    fk2.add('flannel-wg', 'tun');
+    const running = fakeControl('userspace');
+    await running.set({ privateKey: KEYS.privateKey, listenPort: 51820 });
+    const adopted = new WireguardDevice(fk2.kernel, { name: 'flannel-wg', listenPort: 51820, mtu: 1420, keys: KEYS }, impls(fk2, running).i, logLines().log);
+    await adopted.create(AbortSignal.timeout(2000));
+    await adopted.discard();
+    assert.equal(fk2.links.has('flannel-wg'), true, 'an adopted device stays');
+  });
+
   it('replaces a device whose wireguard-go is gone, after a backoff', async () => {
     const fk = fakeKernel({ wireguard: false });
     const { i, calls, controls } = impls(fk);
