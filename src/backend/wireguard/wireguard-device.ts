@@ -32,6 +32,8 @@ export interface WireguardDeviceSpec {
 const EOPNOTSUPP = 95;
 /** A userspace device that lived this long before dying is restarted at once (the backoff resets). */
 const HEALTHY_RUN_MS = 60_000;
+/** How long a state read by ensure() may stand in for a fresh read of the peers. */
+const FRESH_STATE_MS = 1000;
 
 /**
  * One flannel WireGuard device (flannel-wg or flannel-wg-v6): a kernel `wireguard` link when the
@@ -48,6 +50,8 @@ export class WireguardDevice {
   private networks: IPNetwork[] = [];
   private readonly restarts = new Backoff(500, 30_000);
   private startedAt = 0;
+  /** The device's state as last read, for the peers() that follows an ensure() (see FRESH_STATE_MS). */
+  private lastState: { readonly state: WgDeviceState; readonly at: number } | undefined;
   /** Whether the last create() made the device (rather than adopting a running one). */
   private createdHere = false;
 
@@ -164,14 +168,17 @@ export class WireguardDevice {
     this.ctl = ctl;
   }
 
-  /** The private key and the listen port, when they differ from what the device holds. */
-  private async configureDevice(signal: AbortSignal): Promise<WgDeviceState> {
-    const state = await this.control.get({ signal });
+  /**
+   * Sets the private key and the listen port when they differ from what the device holds (read
+   * now, unless `known` was just read). The state read is kept briefly for peers().
+   */
+  private async configureDevice(signal: AbortSignal, known?: WgDeviceState): Promise<void> {
+    const state = known ?? (await this.control.get({ signal }));
+    this.lastState = { state, at: Date.now() };
     const { keys, listenPort } = this.spec;
     if (!state.privateKey?.equals(keys.privateKey) || state.listenPort !== listenPort) {
       await this.control.set({ privateKey: keys.privateKey, listenPort }, { signal });
     }
-    return state;
   }
 
   /** Gives the device its lease addresses and routes the cluster networks through it. */
@@ -190,8 +197,11 @@ export class WireguardDevice {
       if (!isNotFound(err)) throw err;
     }
     let healthy = link !== undefined && link.index === this.index;
+    // A userspace device is alive when its wireguard-go answers; that answer also serves below.
+    let state: WgDeviceState | undefined;
     if (healthy && link && this.impl === 'userspace') {
-      healthy = link.kind === 'tun' && (await this.control.get({ signal }).then(() => true, () => false));
+      state = link.kind === 'tun' ? await this.control.get({ signal }).catch(() => undefined) : undefined;
+      healthy = state !== undefined;
     } else if (healthy && link) {
       healthy = link.kind === 'wireguard';
     }
@@ -209,7 +219,7 @@ export class WireguardDevice {
       link = this.link;
     } else {
       this.link = link;
-      await this.configureDevice(signal);
+      await this.configureDevice(signal, state);
     }
     if (!link) return;
     if (link.mtu !== this.spec.mtu) await this.kernel.setLinkMtu(link.index, this.spec.mtu, { signal });
@@ -247,6 +257,11 @@ export class WireguardDevice {
 
   /** The device's peers as it reports them. */
   async peers(signal: AbortSignal): Promise<WgDeviceState['peers']> {
+    // A reconcile reads the device in ensure() and its peers right after: one read serves both
+    // (at 5,000 peers an answer is ~1 MB of text to parse).
+    const last = this.lastState;
+    this.lastState = undefined;
+    if (last && Date.now() - last.at < FRESH_STATE_MS) return last.state.peers;
     return (await this.control.get({ signal })).peers;
   }
 }
