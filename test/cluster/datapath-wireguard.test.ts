@@ -5,7 +5,7 @@
  * file) through the harness's privateDirs. Needs root, wireguard-go and wireguard-tools.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -83,6 +83,34 @@ async function wireguardGoPids(cluster: Cluster, host: number): Promise<number[]
   const pids = stdout.split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
   const comm = await Promise.all(pids.map((p) => readFile(`/proc/${p}/comm`, 'utf8').catch(() => '')));
   return pids.filter((_, k) => comm[k]?.trim() === 'wireguard-go');
+}
+
+/**
+ * tcpdump on the underlay bridge, our child (`ip netns exec <underlay> tcpdump -n -l ...`):
+ * resolves once tcpdump says it is listening; stop() ends it (SIGTERM to its pid) and resolves
+ * with what it printed.
+ */
+async function startCapture(cluster: Cluster, filter: readonly string[]): Promise<{ stop(): Promise<string> }> {
+  const child = spawn('ip', ['netns', 'exec', cluster.underlayNs, 'tcpdump', '-n', '-l', '-i', cluster.bridge, ...filter], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const ended = new Promise<void>((r) => child.once('close', () => r()));
+  try {
+    await poll(() => /listening on/.test(err) || child.exitCode !== null, { what: 'tcpdump to listen', timeoutMs: 5000, intervalMs: 20 });
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  if (child.exitCode !== null) throw new Error(`tcpdump ended: ${err}`);
+  return {
+    async stop() {
+      child.kill('SIGTERM');
+      await ended;
+      return out;
+    },
+  };
 }
 
 function describeWireguard(mode: Mode, wgMode: 'separate' | 'auto' = 'separate'): void {
@@ -179,17 +207,9 @@ function describeWireguard(mode: Mode, wgMode: 'separate' | 'auto' = 'separate')
       const [a, b] = pods;
       assert.ok(a && b);
       const f = fams[0] as 4 | 6;
-      const capture = runIn(cluster.underlayNs, ['timeout', '3', 'tcpdump', '-n', '-l', '-i', cluster.bridge, 'not tcp port 2379'], {
-        allowFailure: true,
-        timeoutMs: 10_000,
-      });
-      await poll(async () => (await runIn(cluster.underlayNs, ['pgrep', '-x', 'tcpdump'], { allowFailure: true })).exitCode === 0, {
-        what: 'tcpdump to start',
-        timeoutMs: 3000,
-      });
-      await new Promise((r) => setTimeout(r, 300));
+      const capture = await startCapture(cluster, ['not', 'tcp', 'port', '2379']);
       await a.exec(['ping', '-n', '-c', '5', '-i', '0.2', podIp(b, f)], { timeoutMs: 10_000 });
-      const lines = (await capture).stdout.split('\n').filter((l) => l.trim() !== '');
+      const lines = (await capture.stop()).split('\n').filter((l) => l.trim() !== '');
       const podAddrs = pods.flatMap((p) => [p.v4?.ip, p.v6?.ip]).filter((x) => x !== undefined);
       const leaked = lines.filter((l) => podAddrs.some((ip) => l.includes(` ${ip} `) || l.includes(` ${ip}:`) || l.includes(` ${ip}.`)));
       assert.deepEqual(leaked, [], 'no packet on the underlay shows a pod address');
