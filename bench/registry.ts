@@ -16,6 +16,7 @@ import { kubeRss } from './scenarios/kube-rss.js';
 import { wireguardPeers1000, wireguardPeers5000 } from './scenarios/wireguard-peers.js';
 import { wireguardThroughput } from './scenarios/wireguard-throughput.js';
 import { wireguardConvergence } from './scenarios/wireguard-convergence.js';
+import { udpThroughput } from './scenarios/udp-throughput.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   startup3,
@@ -36,6 +37,7 @@ export const SCENARIOS: readonly Scenario[] = [
   wireguardPeers5000,
   wireguardThroughput,
   wireguardConvergence,
+  udpThroughput,
 ];
 
 export function findScenario(name: string): Scenario | undefined {
