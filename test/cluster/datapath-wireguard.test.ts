@@ -90,8 +90,8 @@ async function wireguardGoPids(cluster: Cluster, host: number): Promise<number[]
  * resolves once tcpdump says it is listening; stop() ends it (SIGTERM to its pid) and resolves
  * with what it printed.
  */
-async function startCapture(cluster: Cluster, filter: readonly string[]): Promise<{ stop(): Promise<string> }> {
-  const child = spawn('ip', ['netns', 'exec', cluster.underlayNs, 'tcpdump', '-n', '-l', '-i', cluster.bridge, ...filter], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startCapture(cluster: Cluster, filter: readonly string[]): Promise<{ readonly output: () => string; stop(): Promise<string> }> {
+  const child = spawn('ip', ['netns', 'exec', cluster.underlayNs, 'tcpdump', '-n', '-l', '--immediate-mode', '-i', cluster.bridge, ...filter], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -105,6 +105,7 @@ async function startCapture(cluster: Cluster, filter: readonly string[]): Promis
   }
   if (child.exitCode !== null) throw new Error(`tcpdump ended: ${err}`);
   return {
+    output: () => out,
     async stop() {
       child.kill('SIGTERM');
       await ended;
@@ -209,11 +210,14 @@ function describeWireguard(mode: Mode, wgMode: 'separate' | 'auto' = 'separate')
       const f = fams[0] as 4 | 6;
       const capture = await startCapture(cluster, ['not', 'tcp', 'port', '2379']);
       await a.exec(['ping', '-n', '-c', '5', '-i', '0.2', podIp(b, f)], { timeoutMs: 10_000 });
+      const isWg = (l: string) => /UDP/.test(l) && (l.includes(`.${PORT}:`) || l.includes(`.${PORT6}:`));
+      // What ping saw may still be on its way through tcpdump's output.
+      await poll(() => capture.output().split('\n').filter(isWg).length >= 10, { what: '10 WireGuard packets in the capture', timeoutMs: 3000, intervalMs: 20 }).catch(() => {});
       const lines = (await capture.stop()).split('\n').filter((l) => l.trim() !== '');
       const podAddrs = pods.flatMap((p) => [p.v4?.ip, p.v6?.ip]).filter((x) => x !== undefined);
       const leaked = lines.filter((l) => podAddrs.some((ip) => l.includes(` ${ip} `) || l.includes(` ${ip}:`) || l.includes(` ${ip}.`)));
       assert.deepEqual(leaked, [], 'no packet on the underlay shows a pod address');
-      const wg = lines.filter((l) => /UDP/.test(l) && (l.includes(`.${PORT}:`) || l.includes(`.${PORT6}:`)));
+      const wg = lines.filter(isWg);
       assert.ok(wg.length >= 10, `at least 10 WireGuard packets (5 pings there and back), saw ${wg.length}:\n${lines.join('\n')}`);
       const icmp = lines.filter((l) => /ICMP echo/.test(l));
       assert.deepEqual(icmp, [], 'no ICMP echo in the clear');
