@@ -285,6 +285,17 @@ function describeWireguard(mode: Mode, wgMode: 'separate' | 'auto' = 'separate')
       }
     });
 
+    if (mode === 'v4') {
+      it('skips a peer lease with malformed BackendData with an error naming it; the others keep working', async () => {
+        const key = `${SUBNETS_PREFIX}10.5.200.0-24`;
+        await cluster.etcdctl(['put', key, '{"PublicIP":"192.168.77.99","PublicIPv6":null,"BackendType":"wireguard","BackendData":{"PublicKey":"bogus","Port":51820}}']);
+        for (const a of agents) await a.waitForLog(/E\d{4} .*skipping lease 10\.5\.200\.0\/24: peer 192\.168\.77\.99: BackendData\.PublicKey "bogus" is not a base64 32-byte key/);
+        for (const i of HOSTS) await waitForPeers(cluster, i, 'flannel-wg', expectedPeers(i, facts, 4));
+        await pingAll(pods, fams);
+        await cluster.etcdctl(['del', key]);
+      });
+    }
+
     it("removes a removed host's peer everywhere", async () => {
       const gone = facts[2];
       assert.ok(gone);
