@@ -26,6 +26,21 @@ async function tcpConnect(pod: Pod, ip: string): Promise<string> {
   return (await pod.exec(['python3', '-c', script], { allowFailure: true, timeoutMs: 5000 })).stdout;
 }
 
+/** Sends 32 MiB of seeded pseudo-random bytes to argv[1]:5301 in uneven writes; prints length and SHA-256. */
+const SENDER = `import hashlib, random, socket, sys
+r = random.Random(7); data = r.randbytes(32 << 20); s = socket.create_connection((sys.argv[1], 5301)); i = 0
+while i < len(data):
+    n = r.randint(1, 200000); s.sendall(data[i:i + n]); i += n
+s.close(); print(len(data), hashlib.sha256(data).hexdigest())`;
+/** Accepts one connection on 5301, reads to the end; prints length and SHA-256. */
+const RECEIVER = `import hashlib, socket
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l.bind(("0.0.0.0", 5301)); l.listen(1); c, _ = l.accept(); h = hashlib.sha256(); n = 0
+while True:
+    b = c.recv(1 << 20)
+    if not b: break
+    h.update(b); n += len(b)
+print(n, h.hexdigest())`;
+
 const skip = process.getuid?.() !== 0 ? 'needs root' : !existsSync(ADDON) && !process.env.FLANNEL_TS_PACKAGED ? `needs the TUN addon (${ADDON}): make -C native/tun` : false;
 
 describe('udp backend IPv4', { skip, timeout: 60_000 }, () => {
@@ -78,6 +93,22 @@ describe('udp backend IPv4', { skip, timeout: 60_000 }, () => {
     assert.ok(a && b);
     const r = await iperf(a, b, 4, 2);
     assert.ok(r.bytes > 0 && r.bitsPerSecond > 0, `iperf3 moved ${r.bytes} bytes at ${r.bitsPerSecond} bit/s`);
+  });
+
+  it('carries 32 MiB over TCP byte for byte, both ways (segmented into datagrams, coalesced back)', async () => {
+    const [a, b] = pods;
+    assert.ok(a && b);
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const server = to.exec(['python3', '-c', RECEIVER], { timeoutMs: 30_000 });
+      await poll(async () => (await to.exec(['ss', '-Hltn', 'sport = :5301'])).stdout.trim() !== '', { what: 'the receiver to listen', timeoutMs: 5000, intervalMs: 50 });
+      const sent = (await from.exec(['python3', '-c', SENDER, podIp(to, 4)], { timeoutMs: 30_000 })).stdout.trim();
+      const received = (await server).stdout.trim();
+      assert.equal(received, sent, `${from.name} -> ${to.name}`);
+      assert.match(sent, /^33554432 [0-9a-f]{64}$/);
+    }
   });
 
   it("answers a destination no peer holds with ICMP net unreachable (not for ICMP itself, as RFC 792 asks)", async () => {

@@ -30,7 +30,7 @@ describe('TUN forwarder (native addon) in a fresh netns', { skip }, () => {
     const { stdout } = await run('ip', ['netns', 'exec', ns, process.execPath, CHILD], { timeout: 20_000 });
     const out = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
     assert.equal(out.name, 'flannel0');
-    assert.deepEqual(out.toA, { dst: '10.5.2.7', ttl: 63, checksumOk: true, payload: 'hello' });
+    assert.deepEqual(out.toA, { dst: '10.5.2.7', ttl: 63, checksumOk: true, udpChecksumOk: true, payload: 'hello' });
     assert.equal(out.toB, '10.5.3.1');
     assert.equal(out.deleted, false, 'no such route');
     assert.equal(out.deletedAgain, true);

@@ -8,10 +8,16 @@ import { loadTunNative } from './tun-native.js';
 
 /** Packet counters of one forwarder (since it started). */
 export interface ForwarderStats {
+  /** Reads from TUN; of which TSO packets (up to 64 KiB, cut into datagrams here). */
   readonly tunReceived: number;
+  readonly tunReceivedTso: number;
+  /** Datagrams sent and received (a UDP GRO train counts each of its datagrams); the trains. */
   readonly udpSent: number;
   readonly udpReceived: number;
+  readonly udpReceivedTrains: number;
+  /** Packets written to TUN (counting each one coalesced); the TSO writes that carried several. */
   readonly tunWritten: number;
+  readonly tunWrittenTso: number;
   /** Packets from TUN whose destination no peer's subnet holds (answered with ICMP net unreachable). */
   readonly droppedNoRoute: number;
   readonly droppedTtl: number;
