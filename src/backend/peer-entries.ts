@@ -24,21 +24,34 @@ export interface PeerEntries {
 
 export const NO_ENTRIES: PeerEntries = { routes: [], neighbors: [], fdb: [] };
 
-/** Identity of a route for diffing: where it goes (main table). */
-export function routeKey(r: Route): string {
-  return `${r.table ?? 254}|${r.dst.toString()}`;
+/**
+ * The identity of an entry for diffing. A number where the entry allows one (an IPv4 route in
+ * the main table, an IPv4 neighbour): a resync of 5,000 peers then builds no key strings for
+ * them. A given entry always gets the same kind of key, so numbers and strings never meet.
+ */
+export type EntryKey = string | number;
+
+const TWO_32 = 2 ** 32;
+
+/** Identity of a route for diffing: where it goes (in which table). */
+export function routeKey(r: Route): EntryKey {
+  const table = r.table ?? 254;
+  if (table === 254 && r.dst.ip.family === 4) return r.dst.prefixLength * TWO_32 + Number(r.dst.ip.value);
+  return `${table}|${r.dst.toString()}`;
 }
 
 /** Whether an installed route is exactly the desired one (gateway, device, onlink). */
 export function sameRoute(want: Route, have: Route): boolean {
   return (
-    (want.gateway?.toString() ?? '') === (have.gateway?.toString() ?? '') &&
+    (want.gateway?.equals(have.gateway) ?? have.gateway === undefined) &&
     (want.linkIndex ?? 0) === (have.linkIndex ?? 0) &&
     Boolean(want.onlink) === Boolean(have.onlink)
   );
 }
 
-export function neighborKey(n: Neighbor): string {
+export function neighborKey(n: Neighbor): EntryKey {
+  // Interface indexes below 2^20 keep the number exact (below 2^52).
+  if (n.ip.family === 4 && n.linkIndex >= 0 && n.linkIndex < 2 ** 20) return n.linkIndex * TWO_32 + Number(n.ip.value);
   return `${n.linkIndex}|${n.ip.toString()}`;
 }
 
@@ -46,7 +59,7 @@ export function sameNeighbor(want: Neighbor, have: Neighbor): boolean {
   return (want.hardwareAddr ?? '').toLowerCase() === (have.hardwareAddr ?? '').toLowerCase() && (have.state ?? 0x80) === 0x80;
 }
 
-export function fdbKey(f: FdbEntry): string {
+export function fdbKey(f: FdbEntry): EntryKey {
   return `${f.linkIndex}|${f.hardwareAddr.toLowerCase()}|${f.dst?.toString() ?? ''}`;
 }
 
@@ -58,30 +71,98 @@ export interface EntryDiff {
   readonly objects: { readonly put: PeerObject[]; readonly del: PeerObject[] };
 }
 
-function diffBy<T>(want: readonly T[], have: readonly T[], key: (x: T) => string, same: (w: T, h: T) => boolean) {
-  // Nothing installed (a first start): everything wanted goes in, and no key is built.
-  if (have.length === 0) return { put: want.slice(), del: [] as T[] };
-  const haveMap = new Map<string, T>();
-  for (const h of have) haveMap.set(key(h), h);
-  const put: T[] = [];
-  const wanted = new Set<string>();
-  for (const w of want) {
-    const k = key(w);
-    wanted.add(k);
-    const h = haveMap.get(k);
-    if (!h || !same(w, h)) put.push(w);
+/**
+ * The diff of one kind, fed the installed entries one by one. `keep` can be handed to a kernel
+ * dump (RouteFilter.keep, ...): each installed entry that is wanted is settled as it is read
+ * (put again only if different) and left out, so a resync of thousands of unchanged entries
+ * holds none of them; what the dump keeps is what to delete. finish() takes the dump's result
+ * whether or not the dump called `keep` (a dump that calls it must honour it).
+ */
+export class EntrySieve<T> {
+  private wanted: Map<EntryKey, T> | undefined;
+  /** Keys of wanted entries found installed; those found different are in `changed` too. */
+  private readonly matched = new Set<EntryKey>();
+  private readonly changed = new Map<EntryKey, T>();
+
+  constructor(
+    private readonly want: readonly T[],
+    private readonly key: (x: T) => EntryKey,
+    private readonly same: (w: T, h: T) => boolean,
+  ) {}
+
+  /**
+   * False for an installed entry that is wanted (settled here); true for one to delete. Seeing
+   * an entry again (a dump the kernel interrupted and restarted) settles it the same way.
+   */
+  readonly keep = (h: T): boolean => {
+    const wanted = (this.wanted ??= this.index());
+    const k = this.key(h);
+    const w = wanted.get(k);
+    if (w === undefined) return true;
+    this.matched.add(k);
+    if (this.same(w, h)) this.changed.delete(k);
+    else this.changed.set(k, w);
+    return false;
+  };
+
+  /**
+   * put: what is wanted and not installed as wanted; del: what is installed and not wanted
+   * (`have`: what the dump kept, or everything if it did not call keep). Entries wanted twice
+   * under one key are put once.
+   */
+  finish(have: readonly T[]): { put: T[]; del: T[] } {
+    // Nothing installed and nothing seen (a first start): everything goes in, and no key is built.
+    if (this.wanted === undefined && have.length === 0) return { put: this.want.slice(), del: [] };
+    const del = have.filter(this.keep);
+    const put = [...this.changed.values()];
+    for (const [k, w] of this.wanted!) if (!this.matched.has(k)) put.push(w);
+    return { put, del };
   }
-  const del: T[] = [];
-  for (const [k, h] of haveMap) if (!wanted.has(k)) del.push(h);
-  return { put, del };
+
+  private index(): Map<EntryKey, T> {
+    const m = new Map<EntryKey, T>();
+    for (const w of this.want) m.set(this.key(w), w);
+    return m;
+  }
+}
+
+/** The kinds of entries a data path owns; a reconcile may dump and diff them one at a time. */
+export type EntryKind = keyof EntryDiff;
+
+/** The sieve of one kind of `want`; sieve.finish(have) is diffKind(). */
+export function sieveOf<K extends EntryKind>(kind: K, want: PeerEntries): EntrySieve<KindEntry<K>>;
+export function sieveOf(kind: EntryKind, want: PeerEntries): EntrySieve<Route> | EntrySieve<Neighbor> | EntrySieve<FdbEntry> | EntrySieve<PeerObject> {
+  switch (kind) {
+    case 'routes':
+      return new EntrySieve(want.routes, routeKey, sameRoute);
+    case 'neighbors':
+      return new EntrySieve(want.neighbors, neighborKey, sameNeighbor);
+    case 'fdb':
+      return new EntrySieve(want.fdb, fdbKey, () => true);
+    case 'objects':
+      return new EntrySieve(want.objects ?? [], (o) => o.key, (w, h) => w.fingerprint === h.fingerprint);
+  }
+}
+
+/** The entry type of one kind. */
+export type KindEntry<K extends EntryKind> = EntryDiff[K]['put'][number];
+
+/** The installed entries of one kind. */
+export function entriesOf<K extends EntryKind>(kind: K, e: PeerEntries): readonly KindEntry<K>[] {
+  return (kind === 'objects' ? (e.objects ?? []) : e[kind]) as readonly KindEntry<K>[];
+}
+
+/** diffEntries() for one kind only. */
+export function diffKind<K extends EntryKind>(kind: K, want: PeerEntries, have: PeerEntries): EntryDiff[K] {
+  return sieveOf(kind, want).finish(entriesOf(kind, have)) as EntryDiff[K];
 }
 
 export function diffEntries(want: PeerEntries, have: PeerEntries): EntryDiff {
   return {
-    routes: diffBy(want.routes, have.routes, routeKey, sameRoute),
-    neighbors: diffBy(want.neighbors, have.neighbors, neighborKey, sameNeighbor),
-    fdb: diffBy(want.fdb, have.fdb, fdbKey, () => true),
-    objects: diffBy(want.objects ?? [], have.objects ?? [], (o) => o.key, (w, h) => w.fingerprint === h.fingerprint),
+    routes: diffKind('routes', want, have),
+    neighbors: diffKind('neighbors', want, have),
+    fdb: diffKind('fdb', want, have),
+    objects: diffKind('objects', want, have),
   };
 }
 

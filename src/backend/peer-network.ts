@@ -4,7 +4,7 @@ import { leaseId, describeLease, type Lease, type LeaseEvent, type LeaseId } fro
 import type { Logger } from '../log/logger.js';
 import type { KernelEvent } from '../kernel/events.js';
 import type { KernelOps } from '../kernel/kernel-ops.js';
-import { appendEntries, countChanges, diffEntries, emptyEntryLists, mergeEntries, NO_ENTRIES, type EntryDiff, type PeerEntries } from './peer-entries.js';
+import { appendEntries, countChanges, diffEntries, emptyEntryLists, entriesOf, mergeEntries, NO_ENTRIES, sieveOf, type EntryDiff, type EntryKind, type KindEntry, type PeerEntries } from './peer-entries.js';
 
 /** The backend-specific half of a routed network: its devices and the entries per peer. */
 export interface DataPath {
@@ -12,8 +12,21 @@ export interface DataPath {
   ensureDevices(signal: AbortSignal): Promise<void>;
   /** The kernel entries for one remote lease, or why the lease is skipped. */
   entriesFor(lease: Lease): PeerEntries | { readonly skip: string };
-  /** The entries now in the kernel that this data path owns (and may therefore delete). */
-  dumpOwned(signal: AbortSignal): Promise<PeerEntries>;
+  /**
+   * The entries now in the kernel that this data path owns (and may therefore delete). With
+   * `only`, just that kind is needed (others may be left empty; they are ignored). With `keep`,
+   * each owned entry of that kind is shown to it as the dump reads it, and left out of the
+   * result when it says false (a data path that calls `keep` must honour it; one may also
+   * never call it).
+   */
+  dumpOwned(signal: AbortSignal, only?: EntryKind, keep?: (entry: KindEntry<EntryKind>) => boolean): Promise<PeerEntries>;
+  /**
+   * The kinds dumpOwned() dumps one at a time, honouring `keep`. A reconcile then dumps and
+   * diffs them in turn, settling each unchanged entry as it is read: a resync of 5,000 vxlan
+   * peers holds no array of 15,000 parsed kernel objects. Without it, one dumpOwned() call
+   * covers all kinds.
+   */
+  readonly dumpKinds?: readonly EntryKind[];
   /** Whether a kernel change notification may mean that something of ours was removed. */
   concerns(ev: KernelEvent): boolean;
   /** Applies the PeerObjects this data path makes (removals, then puts); needed only by those that make some. */
@@ -220,12 +233,24 @@ export class PeerNetwork {
     const started = process.hrtime.bigint();
     await this.opts.dataPath.ensureDevices(signal);
     const want = this.wantedEntries();
-    const have = await this.opts.dataPath.dumpOwned(signal);
-    const changes = await this.apply(diffEntries(want, have), signal);
+    const changes = await this.apply(await this.diffWithKernel(want, signal), signal);
     const ms = elapsedMs(started);
     const msg = `reconciled ${this.peers.size} peers (${reason}): ${changes} kernel changes in ${ms} ms`;
     if (changes > 0) this.opts.logger.info(msg);
     else this.opts.logger.v(2).info(msg);
+  }
+
+  /** What to change in the kernel for `want`: one dump of everything, or kind by kind (DataPath.dumpKinds). */
+  private async diffWithKernel(want: PeerEntries, signal: AbortSignal): Promise<EntryDiff> {
+    const dp = this.opts.dataPath;
+    if (!dp.dumpKinds) return diffEntries(want, await dp.dumpOwned(signal));
+    const diff: EntryDiff = { routes: { put: [], del: [] }, neighbors: { put: [], del: [] }, fdb: { put: [], del: [] }, objects: { put: [], del: [] } };
+    for (const kind of dp.dumpKinds) {
+      const sieve = sieveOf(kind, want);
+      const kept = await dp.dumpOwned(signal, kind, sieve.keep as (entry: KindEntry<EntryKind>) => boolean);
+      Object.assign(diff, { [kind]: sieve.finish(entriesOf(kind, kept)) });
+    }
+    return diff;
   }
 
   /** Deletes first (routes before their neighbours), then puts (neighbours and FDB before routes). */

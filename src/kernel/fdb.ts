@@ -58,8 +58,14 @@ export function deleteFdb(nl: NetlinkSocket, entries: readonly FdbEntry[], opts:
   return runBatch(nl, entries, DELETE, opts);
 }
 
+/** Which FDB entries listFdb() returns; `keep` as RouteFilter's (sees each as it is read). */
+export interface FdbFilter {
+  linkIndex?: number;
+  keep?: (f: FdbEntry) => boolean;
+}
+
 /** Equivalent to: `bridge fdb show [dev $dev]`. */
-export async function listFdb(nl: NetlinkSocket, filter: { linkIndex?: number } = {}, opts: CallOptions = {}): Promise<FdbEntry[]> {
+export async function listFdb(nl: NetlinkSocket, filter: FdbFilter = {}, opts: CallOptions = {}): Promise<FdbEntry[]> {
   const attrs = neighborAttrIndex();
   const desc = { op: 'list fdb', object: 'all' };
   return nl.dumpParsed(C.RTM_GETNEIGH, encodeNdmsg(C.AF_BRIDGE, 0, 0, 0, 0), desc, opts, (m) => {
@@ -67,6 +73,7 @@ export async function listFdb(nl: NetlinkSocket, filter: { linkIndex?: number } 
     // IP neighbours and entries of other links are skipped before any object is built.
     if (m.type !== C.RTM_NEWNEIGH || p.readUInt8(0) !== C.AF_BRIDGE) return undefined;
     if (filter.linkIndex !== undefined && p.readInt32LE(4) !== filter.linkIndex) return undefined;
-    return toFdbEntry(neighborMessageFrom(p, attrs));
+    const f = toFdbEntry(neighborMessageFrom(p, attrs));
+    return f && (!filter.keep || filter.keep(f)) ? f : undefined;
   });
 }

@@ -1,7 +1,7 @@
 import type { Family, IPAddress } from '../ip/ip-address.js';
 import { deleteAddress, ensureAddress, listAddresses, type AddressFilter, type AddressSpec, type InterfaceAddress } from './address.js';
 import { subscribe, type KernelEvent, type KernelEventGroup } from './events.js';
-import { deleteFdb, listFdb, replaceFdb, type FdbEntry } from './fdb.js';
+import { deleteFdb, listFdb, replaceFdb, type FdbEntry, type FdbFilter } from './fdb.js';
 import {
   defaultRouteInterface,
   interfaceByAddress,
@@ -24,7 +24,7 @@ import {
 } from './link.js';
 import { addLink, type LinkSpec } from './link-add.js';
 import { ensureIpip, type EnsureIpipResult, type IpipSpec } from './ipip-link.js';
-import { deleteNeighbors, listNeighbors, replaceNeighbors, type Neighbor } from './neighbor.js';
+import { deleteNeighbors, listNeighbors, replaceNeighbors, type Neighbor, type NeighborFilter } from './neighbor.js';
 import { NetlinkSocket, type CallOptions } from './netlink-socket.js';
 import { deleteRoutes, getRoute, listRoutes, replaceRoutes, type Route, type RouteFilter } from './route.js';
 
@@ -59,11 +59,11 @@ export interface KernelOps {
 
   replaceNeighbors(neighbors: readonly Neighbor[], opts?: CallOptions): Promise<void>;
   deleteNeighbors(neighbors: readonly Neighbor[], opts?: CallOptions): Promise<void>;
-  listNeighbors(filter?: { linkIndex?: number; family?: Family }, opts?: CallOptions): Promise<Neighbor[]>;
+  listNeighbors(filter?: NeighborFilter, opts?: CallOptions): Promise<Neighbor[]>;
 
   replaceFdb(entries: readonly FdbEntry[], opts?: CallOptions): Promise<void>;
   deleteFdb(entries: readonly FdbEntry[], opts?: CallOptions): Promise<void>;
-  listFdb(filter?: { linkIndex?: number }, opts?: CallOptions): Promise<FdbEntry[]>;
+  listFdb(filter?: FdbFilter, opts?: CallOptions): Promise<FdbEntry[]>;
 
   listInterfaces(opts?: CallOptions): Promise<InterfaceInfo[]>;
   defaultRouteInterface(family?: Family, opts?: CallOptions): Promise<DefaultRouteInterface | undefined>;
@@ -141,7 +141,7 @@ export class NetlinkKernel implements KernelOps {
   deleteNeighbors(neighbors: readonly Neighbor[], opts?: CallOptions): Promise<void> {
     return deleteNeighbors(this.nl, neighbors, opts);
   }
-  listNeighbors(filter?: { linkIndex?: number; family?: Family }, opts?: CallOptions): Promise<Neighbor[]> {
+  listNeighbors(filter?: NeighborFilter, opts?: CallOptions): Promise<Neighbor[]> {
     return listNeighbors(this.nl, filter, opts);
   }
 
@@ -151,7 +151,7 @@ export class NetlinkKernel implements KernelOps {
   deleteFdb(entries: readonly FdbEntry[], opts?: CallOptions): Promise<void> {
     return deleteFdb(this.nl, entries, opts);
   }
-  listFdb(filter?: { linkIndex?: number }, opts?: CallOptions): Promise<FdbEntry[]> {
+  listFdb(filter?: FdbFilter, opts?: CallOptions): Promise<FdbEntry[]> {
     return listFdb(this.nl, filter, opts);
   }
 

@@ -111,10 +111,17 @@ export function deleteNeighbors(nl: NetlinkSocket, neighbors: readonly Neighbor[
   return runBatch(nl, neighbors, DELETE, opts);
 }
 
+/** Which neighbours listNeighbors() returns; `keep` as RouteFilter's (sees each as it is read). */
+export interface NeighborFilter {
+  linkIndex?: number;
+  family?: Family;
+  keep?: (n: Neighbor) => boolean;
+}
+
 /** Equivalent to: `ip [-4|-6] neigh show [dev $dev]`. */
 export async function listNeighbors(
   nl: NetlinkSocket,
-  filter: { linkIndex?: number; family?: Family } = {},
+  filter: NeighborFilter = {},
   opts: CallOptions = {},
 ): Promise<Neighbor[]> {
   const af = filter.family === 4 ? C.AF_INET : filter.family === 6 ? C.AF_INET6 : C.AF_UNSPEC;
@@ -129,6 +136,6 @@ export async function listNeighbors(
     if (family !== C.AF_INET && family !== C.AF_INET6) return undefined;
     if (filter.linkIndex !== undefined && m.payload.readInt32LE(4) !== filter.linkIndex) return undefined;
     const n = toNeighbor(neighborMessageFrom(m.payload, attrs));
-    return n && (filter.family === undefined || n.ip.family === filter.family) ? n : undefined;
+    return n && (filter.family === undefined || n.ip.family === filter.family) && (!filter.keep || filter.keep(n)) ? n : undefined;
   });
 }

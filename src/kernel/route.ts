@@ -34,6 +34,12 @@ export interface RouteFilter {
   table?: number;
   linkIndex?: number;
   dst?: IPNetwork;
+  /**
+   * Sees each route the other criteria let through, as the dump reads it; false leaves it out.
+   * A caller that settles routes here (a reconcile matching them against the wanted ones) keeps
+   * only the few it still needs: the others are garbage at once, not an array of thousands.
+   */
+  keep?: (r: Route) => boolean;
 }
 
 /** The rtmsg header and attributes of a route request, written into `w`. */
@@ -158,7 +164,7 @@ export async function listRoutes(nl: NetlinkSocket, filter: RouteFilter = {}, op
     if (table !== 0 && (attrs.u32(C.RTA_TABLE) ?? p.readUInt8(4)) !== table) return undefined;
     if (filter.linkIndex !== undefined && (attrs.u32(C.RTA_OIF) || undefined) !== filter.linkIndex) return undefined;
     const r = routeFrom(p, attrs);
-    if (!r || (filter.dst && !filter.dst.equals(r.dst))) return undefined;
+    if (!r || (filter.dst && !filter.dst.equals(r.dst)) || (filter.keep && !filter.keep(r))) return undefined;
     return r;
   });
 }

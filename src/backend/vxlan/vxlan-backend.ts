@@ -5,11 +5,13 @@ import { normalizeMac } from '../../kernel/mac-address.js';
 import type { KernelEvent } from '../../kernel/events.js';
 import type { KernelOps } from '../../kernel/kernel-ops.js';
 import type { Link } from '../../kernel/link.js';
+import type { FdbEntry } from '../../kernel/fdb.js';
+import type { Neighbor } from '../../kernel/neighbor.js';
 import type { Route } from '../../kernel/route.js';
 import type { Lease } from '../../lease/lease.js';
 import type { Backend, BackendContext, Network } from '../backend.js';
 import { isOnLink, onLinkPrefixes } from '../on-link.js';
-import { emptyEntryLists, insideAny, isPeerRoute, type EntryLists, type PeerEntries } from '../peer-entries.js';
+import { emptyEntryLists, insideAny, isPeerRoute, type EntryKind, type EntryLists, type KindEntry, type PeerEntries } from '../peer-entries.js';
 import { PeerNetwork, type DataPath } from '../peer-network.js';
 import { VXLAN_ENCAP_OVERHEAD_V4, VXLAN_ENCAP_OVERHEAD_V6, parseVxlanConfig, vxlanDeviceName, type VxlanConfig } from './vxlan-config.js';
 import { VxlanDevice } from './vxlan-device.js';
@@ -127,24 +129,34 @@ class VxlanDataPath implements DataPath {
     return undefined;
   }
 
-  async dumpOwned(signal: AbortSignal): Promise<PeerEntries> {
+  readonly dumpKinds: readonly EntryKind[] = ['routes', 'neighbors', 'fdb'];
+
+  async dumpOwned(signal: AbortSignal, only?: EntryKind, keep?: (entry: KindEntry<EntryKind>) => boolean): Promise<PeerEntries> {
     const k = this.kernel;
-    const ours = isPeerRoute(this.clusterNets, this.own);
+    const needs = (kind: EntryKind) => only === undefined || only === kind;
+    // Our filters and the caller's `keep` run as each entry is read (see RouteFilter.keep).
+    const also = <T extends KindEntry<EntryKind>>(ours: (x: T) => boolean) => (x: T) => ours(x) && (keep === undefined || keep(x));
+    const isOurRoute = isPeerRoute(this.clusterNets, this.own);
     const routes: Route[] = [];
     const neighbors: PeerEntries['neighbors'][number][] = [];
     const fdb: PeerEntries['fdb'][number][] = [];
     for (const dev of [this.devices.v4, this.devices.v6]) {
       if (!dev) continue;
-      for (const r of await k.listRoutes({ family: dev.family, linkIndex: dev.index }, { signal })) if (ours(r)) routes.push(r);
-      for (const n of await k.listNeighbors({ linkIndex: dev.index, family: dev.family }, { signal })) {
-        if (n.state === NUD_PERMANENT) neighbors.push(n);
+      if (needs('routes')) for (const r of await k.listRoutes({ family: dev.family, linkIndex: dev.index, keep: also(isOurRoute) }, { signal })) routes.push(r);
+      if (needs('neighbors')) {
+        const permanent = (n: Neighbor) => n.state === NUD_PERMANENT;
+        for (const n of await k.listNeighbors({ linkIndex: dev.index, family: dev.family, keep: also(permanent) }, { signal })) neighbors.push(n);
       }
     }
-    // One FDB dump covers both devices.
-    const devIndexes = new Set([this.devices.v4?.index, this.devices.v6?.index]);
-    for (const f of await k.listFdb({}, { signal })) if (devIndexes.has(f.linkIndex) && f.dst) fdb.push(f);
-    if (this.cfg.directRouting) {
-      for (const r of await k.listRoutes({ linkIndex: this.ext.index }, { signal })) if (r.gateway && ours(r)) routes.push(r);
+    if (needs('fdb')) {
+      // One FDB dump covers both devices.
+      const devIndexes = new Set([this.devices.v4?.index, this.devices.v6?.index]);
+      const onOurDevice = (f: FdbEntry) => devIndexes.has(f.linkIndex) && f.dst !== undefined;
+      for (const f of await k.listFdb({ keep: also(onOurDevice) }, { signal })) fdb.push(f);
+    }
+    if (this.cfg.directRouting && needs('routes')) {
+      const viaGateway = (r: Route) => r.gateway !== undefined && isOurRoute(r);
+      for (const r of await k.listRoutes({ linkIndex: this.ext.index, keep: also(viaGateway) }, { signal })) routes.push(r);
     }
     return { routes, neighbors, fdb };
   }
