@@ -160,12 +160,18 @@ async function measure(ctx: ScenarioContext, s: CniScenario, subject: Subject): 
   }
   const reference = subject.bare.map((b, j) => `${b.label} ${fmt(bare[j] ?? [])}`).join('; ');
   const metrics: Metric[] = [];
-  for (const verb of ['ADD', 'DEL'] as const) {
+  for (const [v, verb] of (['ADD', 'DEL'] as const).entries()) {
     const xs = runs[verb];
     const own = xs.map((x) => x.wallMs - x.delegateMs);
+    // Each run against the bare start run right after it: slow swings of a busy machine cancel.
+    const paired = subject.bare.map((b, j) => {
+      const d = own.map((o, i) => o - (bare[j]?.[v * PODS + i] ?? NaN));
+      return `${b.label}: p50 ${round(percentile(d, 0.5), 1)} / p95 ${round(percentile(d, 0.95), 1)} ms`;
+    });
     metrics.push(
       { metric: `${subject.label} ${verb}: plugin's own share (p50 of ${xs.length})`, value: round(percentile(own, 0.5), 1), unit: 'ms', reference, note: `p95 ${round(percentile(own, 0.95), 1)} ms; wall time minus the delegate's` },
       { metric: `${subject.label} ${verb}: plugin's own share (p95)`, value: round(percentile(own, 0.95), 1), unit: 'ms' },
+      { metric: `${subject.label} ${verb}: own share minus the bare start run next to it (p50)`, value: round(percentile(own.map((o, i) => o - (bare[0]?.[v * PODS + i] ?? NaN)), 0.5), 1), unit: 'ms', reference: paired.join('; ') },
       { metric: `${subject.label} ${verb}: delegate (p50)`, value: round(percentile(xs.map((x) => x.delegateMs), 0.5), 1), unit: 'ms', note: `p95 ${round(percentile(xs.map((x) => x.delegateMs), 0.95), 1)} ms; bridge + host-local, spawn to exit` },
       { metric: `${subject.label} ${verb}: wall, as the caller sees it (p50)`, value: round(percentile(xs.map((x) => x.wallMs), 0.5), 1), unit: 'ms' },
       { metric: `${subject.label} ${verb}: process start to answer, minus the delegate (p50)`, value: round(percentile(xs.map((x) => x.totalMs - x.delegateMs), 0.5), 1), unit: 'ms', note: 'from the log line: without exec before Node starts and exit after the answer' },
