@@ -1,3 +1,4 @@
+import type { PeerMetrics } from '../metrics/agent-metrics.js';
 import type { NetworkConfig } from '../config/network-config.js';
 import type { Lease, LeaseAttrs, LeaseEvent } from '../lease/lease.js';
 import type { KernelOps } from '../kernel/kernel-ops.js';
@@ -15,6 +16,8 @@ export interface BackendContext {
   readonly kernel: () => KernelOps;
   /** How often a full reconcile of the data path runs, under the kernel change events. */
   readonly resyncMs: number;
+  /** Where PeerNetwork reports peers programmed and reconciles (nothing when absent). */
+  readonly metrics?: PeerMetrics;
 }
 
 /** A running network: this host's lease plus the loop that keeps the data path in line with peers. */

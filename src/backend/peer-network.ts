@@ -1,3 +1,4 @@
+import type { PeerMetrics } from '../metrics/agent-metrics.js';
 import { AsyncQueue } from '../async/async-queue.js';
 import { KernelBatchError, errorMessage } from '../errors.js';
 import { leaseId, describeLease, type Lease, type LeaseEvent, type LeaseId } from '../lease/lease.js';
@@ -41,6 +42,8 @@ export interface PeerNetworkOptions {
   readonly resyncMs: number;
   /** Delay that coalesces a burst of kernel events into one reconcile. */
   readonly debounceMs?: number;
+  /** Peers programmed and reconcile runs (flannel_peers_programmed, flannel_reconcile_*). */
+  readonly metrics?: PeerMetrics;
 }
 
 type Work = { kind: 'batch'; events: readonly LeaseEvent[] } | { kind: 'reconcile'; reason: string };
@@ -194,6 +197,21 @@ export class PeerNetwork {
     return out;
   }
 
+  /** Peers with entries (leases skipped as malformed are not), per family, to the metrics. */
+  private reportPeers(): void {
+    const m = this.opts.metrics;
+    if (!m) return;
+    let v4 = 0;
+    let v6 = 0;
+    for (const [key, l] of this.peers) {
+      if (this.skipped.has(key)) continue;
+      if (l.subnet) v4++;
+      if (l.ipv6Subnet) v6++;
+    }
+    m.peersProgrammed('ipv4', v4);
+    m.peersProgrammed('ipv6', v6);
+  }
+
   private record(ev: LeaseEvent): void {
     const key = leaseId(ev.lease);
     if (ev.type === 'added') this.peers.set(key, ev.lease);
@@ -226,6 +244,7 @@ export class PeerNetwork {
     const diff = diffEntries(mergeEntries(after), mergeEntries(before));
     const changes = await this.apply(diff, signal);
     const ms = elapsedMs(started);
+    this.reportPeers();
     this.opts.logger.v(1).info(`applied ${events.length} lease events as ${changes} kernel changes in ${ms} ms`);
   }
 
@@ -235,6 +254,11 @@ export class PeerNetwork {
     const want = this.wantedEntries();
     const changes = await this.apply(await this.diffWithKernel(want, signal), signal);
     const ms = elapsedMs(started);
+    if (this.opts.metrics) {
+      // The first reconcile programs the data path; later ones repair what changed outside.
+      this.opts.metrics.reconcileRun(Number(process.hrtime.bigint() - started) / 1e9, reason === 'initial lease snapshot' ? 0 : changes);
+      this.reportPeers();
+    }
     const msg = `reconciled ${this.peers.size} peers (${reason}): ${changes} kernel changes in ${ms} ms`;
     if (changes > 0) this.opts.logger.info(msg);
     else this.opts.logger.v(2).info(msg);

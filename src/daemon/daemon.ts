@@ -13,6 +13,7 @@ import type { Logger } from '../log/logger.js';
 import type { InterfaceSource } from '../net/external-interface.js';
 import { selectExternalInterface } from '../net/interface-selection.js';
 import { NetlinkInterfaces } from '../net/netlink-interfaces.js';
+import { NO_METRICS, leaseFacts, peerMetricsOf, type AgentMetrics } from '../metrics/agent-metrics.js';
 import { readPreviousSubnets, writeSubnetEnv } from '../subnet/subnet-env.js';
 import type { SubnetManager } from '../subnet/subnet-manager.js';
 import type { DaemonConfig } from './daemon-config.js';
@@ -59,10 +60,18 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
   const log = deps.logger;
   const readiness = new Readiness();
   let health: Server | undefined;
+  let metrics: AgentMetrics = NO_METRICS;
   if (cfg.healthzPort > 0) {
-    // Loaded only when serving: an agent without -healthz-port needs no HTTP server code.
-    const { startHealthServer } = await import('../health/health-server.js');
-    health = await startHealthServer({ ip: cfg.healthzIP, port: cfg.healthzPort, state: readiness, logger: log.child('health') });
+    // Loaded only when serving: an agent without -healthz-port needs no HTTP server code, nor prom-client.
+    const [{ startHealthServer }, { createPromMetrics }, { buildInfo }] = await Promise.all([
+      import('../health/health-server.js'),
+      import('../metrics/prom-metrics.js'),
+      import('../build-info.js'),
+    ]);
+    const build = buildInfo();
+    const prom = createPromMetrics({ version: build.version, commit: build.commit, nodeVersion: process.version });
+    metrics = prom;
+    health = await startHealthServer({ ip: cfg.healthzIP, port: cfg.healthzPort, state: readiness, logger: log.child('health'), metrics: prom });
   }
   const sm = await deps.createSubnetManager(knownBackendTypes());
   let kernel: (KernelOps & { close(): void }) | undefined;
@@ -97,10 +106,12 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
               return kernel;
             },
             resyncMs: DATA_PATH_RESYNC_MS,
+            metrics: metrics === NO_METRICS ? undefined : peerMetricsOf(metrics, backend.type),
           },
           scope.signal,
         );
         log.info(`acquired lease ${describeLease(network.lease)} (backend ${backend.type})`);
+        metrics.leaseHeld(leaseFacts(network.lease));
         // As flanneld: the rules first, then subnet.env (the CNI plugin's go-ahead).
         const traffic = await setUpTraffic(cfg, config, network.lease, log);
         await writeSubnetEnv(cfg.subnetFile, {
@@ -117,7 +128,7 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
           if (!scope.signal.aborted) log.warn(`${sm.name}: marking the network ready failed: ${errorMessage(err)}`);
         });
         const resync = traffic?.startResync({ intervalSec: cfg.iptablesResyncSec, signal: scope.signal });
-        const changed = await runNetwork(sm, network, cfg, log, scope);
+        const changed = await runNetwork(sm, network, cfg, log, scope, metrics);
         await resync;
         if (changed) preferred = changed;
       } finally {
@@ -163,12 +174,13 @@ async function runNetwork(
   cfg: DaemonConfig,
   log: Logger,
   scope: AbortController,
+  metrics: AgentMetrics,
 ): Promise<Lease | undefined> {
   let changedTo: Lease | undefined;
   const keeper = new LeaseKeeper(network.lease, sm, cfg.subnetLeaseRenewMarginMin * 60_000, log.child('lease'), (l) => {
     changedTo = l;
     scope.abort();
-  });
+  }, metrics);
   const queue = new AsyncQueue<readonly LeaseEvent[]>(scope.signal);
   const watcher = new LeaseWatcher(network.lease);
   const ownKey = leaseId(network.lease);
@@ -192,6 +204,7 @@ async function runNetwork(
       }
       // A snapshot is passed on even when it changes nothing: the first one tells the backend
       // that it has the whole picture (and may remove what earlier runs left behind).
+      metrics.remoteLeases(watcher.size);
       if (batch.length > 0 || result.kind === 'snapshot') queue.push(batch);
     }
   })();

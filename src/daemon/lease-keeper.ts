@@ -3,6 +3,7 @@ import { Backoff } from '../async/backoff.js';
 import { LeaseLostError, errorMessage } from '../errors.js';
 import { describeLease, leaseKey, type Lease } from '../lease/lease.js';
 import type { Logger } from '../log/logger.js';
+import { NO_METRICS, leaseFacts, type AgentMetrics } from '../metrics/agent-metrics.js';
 import type { SubnetManager } from '../subnet/subnet-manager.js';
 
 /**
@@ -21,6 +22,7 @@ export class LeaseKeeper {
     private readonly log: Logger,
     /** Called when the lease came back with different subnets: the network must be rebuilt. */
     private readonly onSubnetChanged: (lease: Lease) => void,
+    private readonly metrics: AgentMetrics = NO_METRICS,
   ) {
     this.current = lease;
   }
@@ -48,6 +50,7 @@ export class LeaseKeeper {
       try {
         this.current = await this.sm.renewLease(this.current, signal);
         backoff.reset();
+        this.metrics.leaseRenewed(leaseFacts(this.current));
         this.log.v(1).info(`renewed lease ${describeLease(this.current)} until ${this.current.expiration?.toISOString()}`);
       } catch (err) {
         if (signal.aborted) return;
@@ -76,6 +79,7 @@ export class LeaseKeeper {
       try {
         const lease = await this.sm.acquireLease(old.attrs, { signal, preferred: old });
         this.current = lease;
+        this.metrics.leaseReacquired(leaseFacts(lease));
         if (leaseKey(lease) !== leaseKey(old)) {
           this.log.error(`lease came back as ${describeLease(lease)} instead of ${describeLease(old)}; rebuilding the network`);
           this.onSubnetChanged(lease);

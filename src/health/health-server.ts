@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { Logger } from '../log/logger.js';
+import type { MetricsExposition } from '../metrics/prom-metrics.js';
 
 /** Readiness as the daemon reports it: ready once the lease is held and subnet.env written. */
 export interface ReadinessState {
@@ -8,14 +9,16 @@ export interface ReadinessState {
   reason(): string;
 }
 
-/** Serves /healthz (alive) and /readyz (200 when ready, else 503) on ip:port. */
+/** Serves /healthz (alive), /readyz (200 when ready, else 503) and, given metrics, /metrics on ip:port. */
 export async function startHealthServer(opts: {
   ip: string;
   port: number;
   state: ReadinessState;
   logger: Logger;
+  metrics?: MetricsExposition;
 }): Promise<Server> {
   const { createServer } = process.getBuiltinModule('node:http');
+  const metrics = opts.metrics;
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
@@ -23,6 +26,11 @@ export async function startHealthServer(opts: {
     } else if (path === '/readyz') {
       if (opts.state.ready()) res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       else res.writeHead(503, { 'content-type': 'text/plain' }).end(`not ready: ${opts.state.reason()}\n`);
+    } else if (path === '/metrics' && metrics) {
+      metrics.render().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+        (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(err)}\n`),
+      );
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }
@@ -32,6 +40,6 @@ export async function startHealthServer(opts: {
     server.once('error', reject);
     server.listen(opts.port, opts.ip, () => resolve());
   });
-  opts.logger.info(`serving /healthz and /readyz on ${opts.ip}:${opts.port}`);
+  opts.logger.info(`serving /healthz, /readyz${opts.metrics ? ' and /metrics' : ''} on ${opts.ip}:${opts.port}`);
   return server;
 }

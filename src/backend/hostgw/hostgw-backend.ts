@@ -29,7 +29,7 @@ export class HostGwBackend implements Backend {
     );
     const dataPath = new HostGwDataPath(kernel, ext, lease, [ctx.config.network, ctx.config.ipv6Network]);
     await dataPath.ensureDevices(signal);
-    const peers = new PeerNetwork({ kernel, dataPath, logger: ctx.logger, resyncMs: ctx.resyncMs });
+    const peers = new PeerNetwork({ kernel, dataPath, logger: ctx.logger, resyncMs: ctx.resyncMs, metrics: ctx.metrics });
     return { lease, mtu: ext.mtu, run: (events, runSignal) => peers.run(events, runSignal) };
   }
 }

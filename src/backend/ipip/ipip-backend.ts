@@ -34,7 +34,7 @@ export class IpipBackend implements Backend {
     if (lease.subnet) await device.configure(lease.subnet, signal);
     const dataPath = new IpipDataPath(kernel, cfg, ext, device, lease, [ctx.config.network]);
     await dataPath.ensureDevices(signal);
-    const peers = new PeerNetwork({ kernel, dataPath, logger: log, resyncMs: ctx.resyncMs });
+    const peers = new PeerNetwork({ kernel, dataPath, logger: log, resyncMs: ctx.resyncMs, metrics: ctx.metrics });
     return { lease, mtu: device.mtu, run: (events, runSignal) => peers.run(events, runSignal) };
   }
 }

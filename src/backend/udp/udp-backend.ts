@@ -35,7 +35,7 @@ export class UdpBackend implements Backend {
       );
       if (lease.subnet) await tunnel.configure(lease.subnet, signal);
       const dataPath = new UdpDataPath(tunnel, cfg.port, network);
-      const peers = new PeerNetwork({ kernel, dataPath, logger: ctx.logger, resyncMs: ctx.resyncMs });
+      const peers = new PeerNetwork({ kernel, dataPath, logger: ctx.logger, resyncMs: ctx.resyncMs, metrics: ctx.metrics });
       return {
         lease,
         mtu,

@@ -75,7 +75,7 @@ export class VxlanBackend implements Backend {
 
     const dataPath = new VxlanDataPath(kernel, cfg, ext, devices, lease, [ctx.config.network, ctx.config.ipv6Network]);
     await dataPath.ensureDevices(signal);
-    const peers = new PeerNetwork({ kernel, dataPath, logger: log, resyncMs: ctx.resyncMs });
+    const peers = new PeerNetwork({ kernel, dataPath, logger: log, resyncMs: ctx.resyncMs, metrics: ctx.metrics });
     return {
       lease,
       mtu: Math.min(...mtus),

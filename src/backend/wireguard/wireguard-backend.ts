@@ -102,7 +102,7 @@ export class WireguardBackend implements Backend {
       publicIP: ctx.extIface.extAddr,
       publicIPv6: ctx.extIface.extV6Addr,
     });
-    const peers = new PeerNetwork({ kernel, dataPath, logger: log, resyncMs: ctx.resyncMs });
+    const peers = new PeerNetwork({ kernel, dataPath, logger: log, resyncMs: ctx.resyncMs, metrics: ctx.metrics });
     return { lease, mtu, run: (events, runSignal) => peers.run(events, runSignal) };
   }
 }
