@@ -9,7 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-packages=(etcd-server etcd-client iproute2 iptables nftables containernetworking-plugins iputils-ping iperf3 tcpdump openssl curl wireguard-go wireguard-tools)
+packages=(etcd-server etcd-client iproute2 iptables nftables containernetworking-plugins iputils-ping iperf3 tcpdump openssl curl wireguard-go wireguard-tools strongswan-charon strongswan-swanctl libstrongswan-standard-plugins)
 # The TUN addon's toolchain and headers (nodejs is Debian's: only its /usr/include/node is used).
 packages+=(gcc make libc6-dev)
 [ -f /usr/include/node/node_api.h ] || packages+=(nodejs)
