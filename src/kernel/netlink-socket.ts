@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
 import { KernelError } from '../errors.js';
 import { Errno, kernelError } from './kernel-errors.js';
-import { ChunkTable, writeChunk, type BatchSource, type Chunk } from './batch-chunks.js';
+import { ChunkTable, chunkWriter, writeChunk, type BatchSource, type Chunk } from './batch-chunks.js';
 import { align4, encodeMessage, type NetlinkMessage } from './netlink-codec.js';
 import {
   NLMSG_DONE,
@@ -184,13 +184,15 @@ export class NetlinkSocket {
     const timer = setTimeout(onTimeout, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     let chunk: Chunk | undefined;
+    // One buffer for all chunks: each is written after the one before was answered.
+    const writer = chunkWriter();
     try {
       for (let base = 0; base < total; base += BATCH_CHUNK) {
         opts.signal?.throwIfAborted();
         this.assertOpen(desc);
         const count = Math.min(BATCH_CHUNK, total - base);
         const first = this.takeSeqs(count);
-        const bytes = writeChunk(source, base, count, first);
+        const bytes = writeChunk(source, base, count, first, writer);
         const answered = new Promise<void>((resolve, reject) => {
           chunk = { first, count, base, results, settle: resolve };
           fail = reject;
