@@ -13,7 +13,7 @@ import type { Logger } from '../log/logger.js';
 import type { InterfaceSource } from '../net/external-interface.js';
 import { selectExternalInterface } from '../net/interface-selection.js';
 import { NetlinkInterfaces } from '../net/netlink-interfaces.js';
-import { NO_METRICS, leaseFacts, peerMetricsOf, type AgentMetrics } from '../metrics/agent-metrics.js';
+import { NO_METRICS, leaseFacts, peerMetricsOf, type AgentMetrics, type StoreMetrics } from '../metrics/agent-metrics.js';
 import { readPreviousSubnets, writeSubnetEnv } from '../subnet/subnet-env.js';
 import type { SubnetManager } from '../subnet/subnet-manager.js';
 import type { DaemonConfig } from './daemon-config.js';
@@ -27,7 +27,7 @@ export interface DaemonDeps {
    */
   readonly interfaces: () => Promise<InterfaceSource>;
   /** Builds the subnet manager for the chosen mode; loaded lazily so unused clients cost nothing. */
-  readonly createSubnetManager: (knownBackends: readonly string[]) => Promise<SubnetManager>;
+  readonly createSubnetManager: (knownBackends: readonly string[], metrics: StoreMetrics) => Promise<SubnetManager>;
 }
 
 /** Full data-path reconcile period; kernel change events repair deletions at once. */
@@ -73,7 +73,7 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
     metrics = prom;
     health = await startHealthServer({ ip: cfg.healthzIP, port: cfg.healthzPort, state: readiness, logger: log.child('health'), metrics: prom });
   }
-  const sm = await deps.createSubnetManager(knownBackendTypes());
+  const sm = await deps.createSubnetManager(knownBackendTypes(), metrics);
   let kernel: (KernelOps & { close(): void }) | undefined;
   try {
     readiness.set(false, `waiting for the network config from ${sm.name}`);
@@ -127,7 +127,7 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
         sm.onReady?.(network.lease, scope.signal).catch((err: unknown) => {
           if (!scope.signal.aborted) log.warn(`${sm.name}: marking the network ready failed: ${errorMessage(err)}`);
         });
-        const resync = traffic?.startResync({ intervalSec: cfg.iptablesResyncSec, signal: scope.signal });
+        const resync = traffic?.startResync({ intervalSec: cfg.iptablesResyncSec, signal: scope.signal, onPass: (n) => metrics.ruleResync(n) });
         const changed = await runNetwork(sm, network, cfg, log, scope, metrics);
         await resync;
         if (changed) preferred = changed;

@@ -1,3 +1,4 @@
+import type { StoreMetrics } from '../metrics/agent-metrics.js';
 import { flanneldUsage, parseFlanneldOptions, type FlanneldOptions } from '../cli/flanneld-options.js';
 import { ConfigError, FlannelError, InterfaceError, UsageError, errorMessage } from '../errors.js';
 import { createLogger, type Logger } from '../log/logger.js';
@@ -90,7 +91,7 @@ function daemonDeps(o: FlanneldOptions, env: NodeJS.ProcessEnv, log: Logger) {
   return {
     logger: log,
     interfaces: async () => new (await import('../net/system-interfaces.js')).SystemInterfaces(),
-    createSubnetManager: (knownBackends: readonly string[]) =>
+    createSubnetManager: (knownBackends: readonly string[], metrics: StoreMetrics) =>
       o.kubeSubnetMgr ? kubeSubnetManager(o, env, knownBackends, log) : createEtcdSubnetManager({
         client: {
           endpoints: o.etcdEndpoints,
@@ -104,6 +105,7 @@ function daemonDeps(o: FlanneldOptions, env: NodeJS.ProcessEnv, log: Logger) {
         leaseTtlSeconds: Math.ceil(o.subnetLeaseTtlMs / 1000),
         knownBackends,
         logger: log.child('etcd'),
+        metrics,
       }),
   };
 }

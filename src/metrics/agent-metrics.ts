@@ -43,6 +43,9 @@ export function leaseFacts(lease: Lease): LeaseFacts {
   return { subnets, expiration: lease.expiration };
 }
 
+/** What a subnet store client reports (flannel_store_*), for one store kind. */
+export type StoreMetrics = Pick<AgentMetrics, 'storeRequest' | 'storeReconnect' | 'storeWatchResume'>;
+
 /** What a backend's PeerNetwork reports: AgentMetrics bound to the backend's type. */
 export interface PeerMetrics {
   peersProgrammed(family: AddressFamily, count: number): void;

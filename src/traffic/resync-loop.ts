@@ -8,7 +8,7 @@ import type { Logger } from '../log/logger.js';
  */
 export async function runResyncLoop(
   pass: (signal: AbortSignal) => Promise<string[]>,
-  opts: { intervalSec: number; signal: AbortSignal; logger: Logger; what: string },
+  opts: { intervalSec: number; signal: AbortSignal; logger: Logger; what: string; onPass?: (restored: number) => void },
 ): Promise<void> {
   const { signal, logger } = opts;
   const ms = Math.max(1, opts.intervalSec) * 1000;
@@ -20,6 +20,7 @@ export async function runResyncLoop(
     }
     try {
       const restored = await pass(signal);
+      opts.onPass?.(restored.length);
       for (const r of restored) logger.info(`${opts.what} rules were missing or altered; restored ${r}`);
     } catch (err) {
       if (signal.aborted) return;

@@ -93,6 +93,7 @@ export abstract class RuleManagerBase implements TrafficManager {
       signal: opts.signal,
       logger: opts.logger ?? this.logger,
       what: this.mode,
+      onPass: opts.onPass,
     });
   }
 

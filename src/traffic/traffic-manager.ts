@@ -43,6 +43,8 @@ export interface ResyncOptions {
   readonly signal: AbortSignal;
   /** Where restores (info) and failures (error) are reported; default: the manager's logger. */
   readonly logger?: Logger;
+  /** Told of each pass that completed, with the number of rule sets it restored. */
+  readonly onPass?: (restored: number) => void;
 }
 
 export type TrafficMode = 'iptables' | 'nftables';

@@ -1,3 +1,4 @@
+import type { StoreMetrics } from '../../metrics/agent-metrics.js';
 import type { Logger } from '../../log/logger.js';
 import type { SubnetManager } from '../subnet-manager.js';
 import type { EtcdClientOptions } from './etcd-types.js';
@@ -9,17 +10,19 @@ export async function createEtcdSubnetManager(opts: {
   leaseTtlSeconds: number;
   knownBackends: readonly string[];
   logger: Logger;
+  metrics?: StoreMetrics;
 }): Promise<SubnetManager> {
   const [{ EtcdHttpClient }, { EtcdSubnetManager }] = await Promise.all([
     import('./etcd-http-client.js'),
     import('./etcd-subnet-manager.js'),
   ]);
-  const kv = new EtcdHttpClient(opts.client);
+  const kv = new EtcdHttpClient({ ...opts.client, metrics: opts.metrics });
   return new EtcdSubnetManager({
     kv,
     prefix: opts.prefix,
     leaseTtlSeconds: opts.leaseTtlSeconds,
     knownBackends: opts.knownBackends,
     logger: opts.logger,
+    metrics: opts.metrics,
   });
 }

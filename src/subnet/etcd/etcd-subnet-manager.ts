@@ -1,3 +1,4 @@
+import type { StoreMetrics } from '../../metrics/agent-metrics.js';
 import { sleep } from '../../async/abortable-sleep.js';
 import { Backoff } from '../../async/backoff.js';
 import { parseNetworkConfig, type NetworkConfig } from '../../config/network-config.js';
@@ -35,6 +36,8 @@ export interface EtcdSubnetManagerOptions {
   readonly knownBackends?: readonly string[];
   /** How many create attempts before giving up one acquire call (races with other hosts). */
   readonly maxAttempts?: number;
+  /** Lease watches resumed (flannel_store_watch_resumes_total{store="etcd"}). */
+  readonly metrics?: StoreMetrics;
   readonly random?: () => number;
 }
 
@@ -211,6 +214,7 @@ export class EtcdSubnetManager implements SubnetManager {
         if (signal.aborted) return;
         if (err instanceof EtcdCompactedError) {
           this.log.warn(`lease watch fell behind etcd compaction (${err.compactRevision}); re-listing`);
+          this.opts.metrics?.storeWatchResume('etcd');
           revision = undefined;
           // Re-list at once the first time; back off if compaction keeps overtaking us.
           if (backoff.failures === 0) {
@@ -221,6 +225,7 @@ export class EtcdSubnetManager implements SubnetManager {
           throw err;
         } else {
           this.log.warn(`lease watch interrupted: ${errorMessage(err)}; reconnecting`);
+          this.opts.metrics?.storeWatchResume('etcd');
         }
       }
       await sleep(backoff.nextDelay(), signal).catch(() => {});

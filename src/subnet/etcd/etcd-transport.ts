@@ -138,6 +138,19 @@ export class EtcdTransport {
   }
 
   private async call(path: string, body: unknown, opts: CallOptions, stream: boolean): Promise<Outcome & { ok: true }> {
+    const m = this.opts.metrics;
+    if (!m) return this.callOnce(path, body, opts, stream);
+    try {
+      const r = await this.callOnce(path, body, opts, stream);
+      m.storeRequest('etcd', 'ok');
+      return r;
+    } catch (err) {
+      m.storeRequest('etcd', 'error');
+      throw err;
+    }
+  }
+
+  private async callOnce(path: string, body: unknown, opts: CallOptions, stream: boolean): Promise<Outcome & { ok: true }> {
     const payload = JSON.stringify(body);
     // Bounded: at most two rounds, the second after re-authenticating once.
     for (let round = 0; ; round++) {
@@ -179,8 +192,11 @@ export class EtcdTransport {
       const ep = this.endpoints[idx]!;
       let r = await this.attempt(ep, path, payload, token, opts, stream);
       // A pooled socket the server had closed (etcd restarted): once more on a fresh one.
-      if (!r.ok && r.staleSocket === true) r = await this.attempt(ep, path, payload, token, opts, stream);
+      const retried = !r.ok && r.staleSocket === true;
+      if (retried) r = await this.attempt(ep, path, payload, token, opts, stream);
       if (r.ok) {
+        // Answered on a fresh connection after a failure: another endpoint, or a stale socket.
+        if (k > 0 || retried) this.opts.metrics?.storeReconnect('etcd');
         this.current = idx;
         return r;
       }

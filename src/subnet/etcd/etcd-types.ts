@@ -3,6 +3,8 @@
  * values are UTF-8 strings here; revisions are numbers (safe below 2^53); lease ids are
  * decimal strings ("0" = no lease) because they use all 64 bits.
  */
+import type { StoreMetrics } from '../../metrics/agent-metrics.js';
+
 export interface KeyValue {
   readonly key: string;
   readonly value: string;
@@ -57,6 +59,8 @@ export interface EtcdClientOptions {
   readonly password?: string | undefined;
   /** Per-request timeout for unary calls (default 10 s). */
   readonly requestTimeoutMs?: number | undefined;
+  /** Requests, errors and reconnects (flannel_store_*{store="etcd"}). */
+  readonly metrics?: StoreMetrics | undefined;
 }
 
 /** What the subnet manager needs from etcd; the HTTP implementation is EtcdHttpClient. */

@@ -80,7 +80,8 @@ describe('IptablesTrafficManager (fake iptables)', () => {
 
     fake.edit(4, 'nat', 'POSTROUTING', (r) => [...r, '-A POSTROUTING -j OTHER', JUMP]);
     const ac = new AbortController();
-    const loop = m.startResync({ intervalSec: 1, signal: ac.signal });
+    const passes: number[] = [];
+    const loop = m.startResync({ intervalSec: 1, signal: ac.signal, onPass: (n) => passes.push(n) });
     const deadline = Date.now() + 5000;
     while (fake.rules(4, 'nat', 'POSTROUTING').filter((l) => l === JUMP).length !== 1 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
@@ -92,6 +93,8 @@ describe('IptablesTrafficManager (fake iptables)', () => {
     assert.ok(lines.some((l) => l.startsWith('I') && l.includes('iptables rules were missing or altered; restored nat FLANNEL-POSTRTG (IPv4)')));
     // Not flushed on shutdown.
     assert.equal(fake.rules(4, 'nat', 'FLANNEL-POSTRTG').length, 6);
+    // The pass that restored the rules was reported (flannel_rule_resyncs_total, _restorations_total).
+    assert.ok(passes.length >= 1 && passes.includes(1), `passes: ${passes.join(', ')}`);
   });
 
   it('leaves out --random-fully with an old iptables', async () => {
