@@ -14,6 +14,7 @@ export const BACKENDS: ReadonlyMap<string, BackendFactory> = new Map<string, Bac
   ['ipip', async () => new (await import('./ipip/ipip-backend.js')).IpipBackend()],
   ['udp', async () => new (await import('./udp/udp-backend.js')).UdpBackend()],
   ['wireguard', async () => new (await import('./wireguard/wireguard-backend.js')).WireguardBackend()],
+  ['ipsec', async () => new (await import('./ipsec/ipsec-backend.js')).IpsecBackend()],
 ]);
 
 export function knownBackendTypes(): string[] {

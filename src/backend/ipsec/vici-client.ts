@@ -73,6 +73,12 @@ export class ViciClient {
     return (await this.request('list-sas', {}, { signal, collect: 'list-sa' })).events;
   }
 
+  /** The names of the connections charon has loaded (the `list-conn` events). */
+  async listConns(signal?: AbortSignal): Promise<string[]> {
+    const { events } = await this.request('list-conns', {}, { signal, collect: 'list-conn' });
+    return events.flatMap((e) => Object.keys(e));
+  }
+
   /** A command that answers `success`; a `no` throws with charon's errmsg. */
   async command(name: string, message: ViciMessage, signal?: AbortSignal): Promise<ViciMessage> {
     const { response } = await this.request(name, message, { signal });
