@@ -92,7 +92,7 @@ function daemonDeps(o: FlanneldOptions, env: NodeJS.ProcessEnv, log: Logger) {
     logger: log,
     interfaces: async () => new (await import('../net/system-interfaces.js')).SystemInterfaces(),
     createSubnetManager: (knownBackends: readonly string[], metrics: StoreMetrics) =>
-      o.kubeSubnetMgr ? kubeSubnetManager(o, env, knownBackends, log) : createEtcdSubnetManager({
+      o.kubeSubnetMgr ? kubeSubnetManager(o, env, knownBackends, log, metrics) : createEtcdSubnetManager({
         client: {
           endpoints: o.etcdEndpoints,
           caFile: o.etcdCaFile,
@@ -111,7 +111,7 @@ function daemonDeps(o: FlanneldOptions, env: NodeJS.ProcessEnv, log: Logger) {
 }
 
 /** -kube-subnet-mgr: the Kubernetes API as the store (the client library loads only here). */
-async function kubeSubnetManager(o: FlanneldOptions, env: NodeJS.ProcessEnv, knownBackends: readonly string[], log: Logger) {
+async function kubeSubnetManager(o: FlanneldOptions, env: NodeJS.ProcessEnv, knownBackends: readonly string[], log: Logger, metrics: StoreMetrics) {
   const { createKubeSubnetManager } = await import('../subnet/kube/create-kube-manager.js');
   return createKubeSubnetManager({
     connection: {
@@ -126,6 +126,7 @@ async function kubeSubnetManager(o: FlanneldOptions, env: NodeJS.ProcessEnv, kno
     setNodeNetworkUnavailable: o.setNodeNetworkUnavailable,
     knownBackends,
     logger: log.child('kube'),
+    metrics,
   });
 }
 

@@ -2,7 +2,13 @@
  * AgentMetrics recorded with prom-client into a registry of its own (not prom-client's global
  * one), rendered in the Prometheus text format for /metrics. Loaded only with -healthz-port.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+// prom-client's files one by one, not its index: the index also loads the push gateway
+// (http/https), cluster aggregation, default process metrics (perf_hooks) and Summary; with
+// them the agent's RSS grows by ~16 MiB, with these four by ~2 MiB (the HTTP server included).
+import Counter from 'prom-client/lib/counter.js';
+import Gauge from 'prom-client/lib/gauge.js';
+import Histogram from 'prom-client/lib/histogram.js';
+import Registry from 'prom-client/lib/registry.js';
 import type { AgentMetrics, LeaseFacts } from './agent-metrics.js';
 
 export interface BuildFacts {

@@ -2,6 +2,7 @@
  * Builds the kube subnet manager. The Kubernetes client (kube-client.ts and what it uses) is
  * imported here, dynamically, so that etcd mode never loads it.
  */
+import type { StoreMetrics } from '../../metrics/agent-metrics.js';
 import { StoreError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import type { SubnetManager } from '../subnet-manager.js';
@@ -19,6 +20,8 @@ export interface CreateKubeManagerOptions {
   readonly knownBackends: readonly string[];
   readonly logger: Logger;
   readonly signal?: AbortSignal;
+  /** flannel_store_*{store="kube"} */
+  readonly metrics?: StoreMetrics;
 }
 
 /**
@@ -45,7 +48,7 @@ export async function resolveNodeName(api: KubeApi, env: Readonly<Record<string,
 export async function createKubeSubnetManager(o: CreateKubeManagerOptions): Promise<SubnetManager> {
   annotationKeys(o.annotationPrefix); // a bad -kube-annotation-prefix fails before any request
   const [{ createKubeApi }, { KubeSubnetManager }] = await Promise.all([import('./kube-client.js'), import('./kube-subnet-manager.js')]);
-  const api = await createKubeApi(o.connection);
+  const api = await createKubeApi(o.connection, o.metrics);
   try {
     const nodeName = await resolveNodeName(api, o.env, o.signal ?? AbortSignal.timeout(60_000));
     o.logger.info(`kube subnet manager for node ${JSON.stringify(nodeName)} at ${api.server}`);
@@ -57,6 +60,7 @@ export async function createKubeSubnetManager(o: CreateKubeManagerOptions): Prom
       setNodeNetworkUnavailable: o.setNodeNetworkUnavailable,
       knownBackends: o.knownBackends,
       logger: o.logger,
+      informer: { metrics: o.metrics },
     });
   } catch (err) {
     api.close();

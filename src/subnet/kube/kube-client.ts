@@ -7,6 +7,7 @@
  * It replaces @kubernetes/client-node, whose KubeConfig alone cost ~55-65 MiB of resident
  * memory to load (README, "Memory and start-up").
  */
+import type { StoreMetrics } from '../../metrics/agent-metrics.js';
 import type { IncomingMessage } from 'node:http';
 import { FlannelError, StoreError, errorMessage } from '../../errors.js';
 import { JsonPickError, JsonPicker, type PickSpec } from './json-picker.js';
@@ -83,10 +84,10 @@ export class HttpKubeApi implements KubeApi {
   private readonly http: KubeHttp;
   private readonly timeoutMs: number;
 
-  constructor(conn: KubeConnection, opts: { requestTimeoutMs?: number | undefined; credentials?: CredentialSource } = {}) {
+  constructor(conn: KubeConnection, opts: { requestTimeoutMs?: number | undefined; credentials?: CredentialSource; metrics?: StoreMetrics } = {}) {
     this.server = conn.server;
     this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
-    this.http = new KubeHttp(conn, opts.credentials ?? credentialSource(conn.auth, { execTimeoutMs: this.timeoutMs }));
+    this.http = new KubeHttp(conn, opts.credentials ?? credentialSource(conn.auth, { execTimeoutMs: this.timeoutMs }), opts.metrics);
   }
 
   /** An error for a non-2xx answer, from its Status body. */
@@ -179,6 +180,6 @@ export class HttpKubeApi implements KubeApi {
 }
 
 /** Builds the client from flanneld's options (reads the kubeconfig or the service account files). */
-export async function createKubeApi(o: KubeConnectionOptions): Promise<KubeApi> {
-  return new HttpKubeApi(await resolveKubeConnection(o), { requestTimeoutMs: o.requestTimeoutMs });
+export async function createKubeApi(o: KubeConnectionOptions, metrics?: StoreMetrics): Promise<KubeApi> {
+  return new HttpKubeApi(await resolveKubeConnection(o), { requestTimeoutMs: o.requestTimeoutMs, metrics });
 }

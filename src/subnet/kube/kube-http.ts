@@ -8,6 +8,7 @@
  * node:http builds its module namespace, which on Node 22+ reads the WebSocket getters and so
  * loads undici (~9 MiB of resident memory for nothing).
  */
+import type { StoreMetrics } from '../../metrics/agent-metrics.js';
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import type { RequestOptions } from 'node:https';
 import type { KubeConnection } from './kube-connection.js';
@@ -32,6 +33,8 @@ export class KubeHttp {
   constructor(
     private readonly conn: KubeConnection,
     private readonly creds: CredentialSource,
+    /** Requests, errors and reconnects (flannel_store_*{store="kube"}). */
+    private readonly metrics?: StoreMetrics,
   ) {
     this.secure = conn.server.startsWith('https:');
     const mod = this.secure ? process.getBuiltinModule('node:https') : process.getBuiltinModule('node:http');
@@ -41,6 +44,25 @@ export class KubeHttp {
 
   /** Sends the request; resolves when the response's head is in (its body unread). */
   async open(req: KubeRequest): Promise<IncomingMessage> {
+    const m = this.metrics;
+    if (!m) return this.openOnce(req);
+    try {
+      const res = await this.openOnce(req);
+      // An answer after requests that got none: the API server is reachable again.
+      if (this.unanswered) m.storeReconnect('kube');
+      this.unanswered = false;
+      m.storeRequest('kube', (res.statusCode ?? 0) < 400 ? 'ok' : 'error');
+      return res;
+    } catch (err) {
+      if (!req.signal.aborted) this.unanswered = true;
+      m.storeRequest('kube', 'error');
+      throw err;
+    }
+  }
+
+  private unanswered = false;
+
+  private async openOnce(req: KubeRequest): Promise<IncomingMessage> {
     let used = await this.creds.get(req.signal);
     let res = await this.once(req, used);
     if (res.statusCode === 401 && this.creds.rejected(used)) {

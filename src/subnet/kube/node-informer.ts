@@ -7,6 +7,7 @@
  * has left the server's history: the cache is re-listed (a fresh, consistent list) and listeners
  * get a resync. A watch silent for longer than its timeout is abandoned and re-opened.
  */
+import type { StoreMetrics } from '../../metrics/agent-metrics.js';
 import { ChangeSignal } from '../../async/change-signal.js';
 import { sleep } from '../../async/abortable-sleep.js';
 import { Backoff } from '../../async/backoff.js';
@@ -33,6 +34,8 @@ export interface NodeInformerOptions {
   /** Backoff between failed lists / watches (ms). */
   readonly listBackoff?: { initialMs: number; maxMs: number };
   readonly watchBackoff?: { initialMs: number; maxMs: number };
+  /** Watches re-opened (flannel_store_watch_resumes_total{store="kube"}). */
+  readonly metrics?: StoreMetrics;
 }
 
 /** Thrown inside the watch loop when the server says the version is gone. */
@@ -188,6 +191,7 @@ export class NodeInformer {
 
   /** One watch request; resolves to whether it delivered anything (an event or a bookmark). */
   private async watchOnce(signal: AbortSignal): Promise<boolean> {
+    if (this.stats.watches > 0) this.opts.metrics?.storeWatchResume('kube');
     this.stats.watches++;
     const min = this.opts.minWatchTimeoutSec ?? 300;
     const timeoutSeconds = Math.floor(min * (1 + (this.opts.random ?? Math.random)()));
