@@ -39,7 +39,14 @@ export class IpsecBackend implements Backend {
     const dataPath: IpsecDataPath = new IpsecDataPath(cfg, charon.vici, { publicIP, subnet: lease.subnet }, [ctx.config.network]);
     const charonAc = new AbortController();
     await charon.start(charonAc.signal);
-    await dataPath.reloadAll(signal);
+    try {
+      await dataPath.reloadAll(signal);
+    } catch (err) {
+      // Nothing half-made: a charon without its secret goes.
+      charonAc.abort();
+      await charon.stop();
+      throw err;
+    }
     const peers = new PeerNetwork({ kernel, dataPath, logger: log, resyncMs: ctx.resyncMs, metrics: ctx.metrics });
     return {
       lease,
