@@ -80,7 +80,10 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
     const config = await sm.getNetworkConfig(signal);
     log.info(`network config: ${describeConfig(config)}`);
     const backend = await createBackend(config.backendType);
-    if (backend.usesKernel) kernel = await openKernel();
+    if (backend.usesKernel) {
+      kernel = await openKernel();
+      if (metrics !== NO_METRICS) kernel = (await import('../metrics/instrumented-kernel.js')).instrumentKernel(kernel, metrics);
+    }
     // With the kernel layer loaded, interface facts come through rtnetlink too.
     const extIface = await selectExternalInterface(
       kernel ? new NetlinkInterfaces(kernel) : await deps.interfaces(),

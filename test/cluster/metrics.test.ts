@@ -65,6 +65,7 @@ describe('flanneld /metrics', { skip, timeout: 90_000 }, () => {
     assert.ok((sample(text, 'flannel_reconcile_runs_total') ?? 0) >= 1, 'the initial reconcile ran');
     assert.ok((sample(text, 'flannel_reconcile_duration_seconds_count') ?? 0) >= 1);
     assert.equal(sample(text, 'flannel_reconcile_repairs_total'), 0, 'nothing repaired yet');
+    assert.ok((sample(text, 'flannel_kernel_operations_total{kind="replaceRoutes",result="ok"}') ?? 0) >= 1, 'the peer route was put');
     const other = await scrape(2);
     assert.equal(sample(other, `flannel_lease_held{subnet="${subB}"}`), 1);
 
