@@ -122,7 +122,9 @@ function seaBlob(program, node, main) {
   };
   const file = join(workDir, `${program.name}.sea.json`);
   writeFileSync(file, JSON.stringify(config, null, 2) + '\n');
-  execFileSync(node.bin, ['--experimental-sea-config', file], { cwd: workDir, stdio: ['ignore', 'ignore', 'inherit'] });
+  // The code cache is compiled here: with other V8 flags than the executable's, V8 would reject it
+  // at every start ("Code cache data rejected").
+  execFileSync(node.bin, [...program.execArgv, '--experimental-sea-config', file], { cwd: workDir, stdio: ['ignore', 'ignore', 'inherit'] });
   return config.output;
 }
 

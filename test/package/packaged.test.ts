@@ -51,7 +51,9 @@ describe('packaged executables', { skip, timeout: 120_000 }, () => {
   });
 
   it('-version names the build and a supported Node.js (>= 22)', async () => {
-    const { stdout } = await run(withoutNode([exe('flanneld'), '-version']));
+    const { stdout, stderr } = await run(withoutNode([exe('flanneld'), '-version']));
+    // e.g. "Warning: Code cache data rejected." when the SEA's code cache was built under other V8 flags
+    assert.equal(stderr, '', 'nothing on stderr');
     const m = /^(\S+) \(git ([0-9a-f]{7}(?:-dirty)?), node v(\d+)\.\d+\.\d+, linux-x64\)\n$/.exec(stdout);
     assert.ok(m, `version line: ${JSON.stringify(stdout)}`);
     assert.equal(m[1], version);
