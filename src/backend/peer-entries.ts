@@ -186,6 +186,12 @@ export function appendEntries(into: EntryLists, p: PeerEntries): void {
   if (p.objects) for (const o of p.objects) into.objects.push(o);
 }
 
+/** Appends one kind of one peer's entries to `into`. */
+export function appendKind(into: EntryLists, p: PeerEntries, kind: EntryKind): void {
+  const to = (kind === 'objects' ? into.objects : into[kind]) as KindEntry<EntryKind>[];
+  for (const x of entriesOf(kind, p)) to.push(x);
+}
+
 export function mergeEntries(parts: Iterable<PeerEntries>): PeerEntries {
   const out = emptyEntryLists();
   for (const p of parts) appendEntries(out, p);
