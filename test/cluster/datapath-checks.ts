@@ -10,6 +10,7 @@ import { PollTimeoutError } from '../support/errors.js';
 import { poll } from '../support/poll.js';
 import { parseSubnetEnv, type Agent } from './agent.js';
 import type { Cluster } from './harness.js';
+import { addPod, type Pod } from './pods.js';
 import { readFdb, readLink, readNeighbors, readRoutes, routeLine, type Family } from './kernel-state.js';
 
 export type Mode = 'v4' | 'v6' | 'dual';
@@ -207,4 +208,25 @@ export async function readLeases(cluster: Cluster): Promise<Map<string, string>>
 /** Deletes a host's lease key; returns how many keys went (1 when it existed). */
 export async function deleteLease(cluster: Cluster, f: HostFacts): Promise<number> {
   return Number((await cluster.etcdctl(['del', leaseKeyOf(f)])).trim());
+}
+
+/** What a suite keeps of its hosts: the agents, one pod each, and the facts the checks compare. */
+export interface StartedHosts {
+  readonly agents: Agent[];
+  readonly pods: Pod[];
+  readonly facts: HostFacts[];
+}
+
+/**
+ * Starts the agent of each host in turn (IPv4), waits for its subnet.env, adds a pod `pod<i>` and
+ * reads the host's facts, appending each to `into`: the set-up the single-family backend suites share.
+ */
+export async function startHostsWithPods(cluster: Cluster, hosts: readonly number[], spec: DatapathSpec, into: StartedHosts): Promise<void> {
+  for (const i of hosts) {
+    const a = cluster.startAgent(i);
+    into.agents.push(a);
+    const env = await waitForSubnetEnv(a, 'v4');
+    into.pods.push(await addPod(cluster, i, `pod${i}`, env));
+    into.facts.push(await hostFacts(cluster, i, spec, env));
+  }
 }

@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { expectedHostState, hostFacts, leaseKeyOf, readLeases, waitForHostState, waitForSubnetEnv, type DatapathSpec, type HostFacts } from './datapath-checks.js';
+import { expectedHostState, leaseKeyOf, readLeases, startHostsWithPods, waitForHostState, type DatapathSpec, type HostFacts } from './datapath-checks.js';
 import { createCluster, type Agent, type Cluster } from './harness.js';
 import { pingAll } from './pod-traffic.js';
-import { addPod, type Pod } from './pods.js';
+import type { Pod } from './pods.js';
 import { etcdClient, listSubnetKeys } from './lease-checks.js';
 
 const HOSTS = [1, 2, 3] as const;
@@ -33,13 +33,7 @@ describe('extension backend (host-gw made of ip commands) IPv4', { skip, timeout
   before(async () => {
     cluster = await createCluster({ hosts: HOSTS.length });
     await cluster.putConfig({ Network: '10.5.0.0/16', Backend: BACKEND });
-    for (const i of HOSTS) {
-      const a = cluster.startAgent(i);
-      agents.push(a);
-      const env = await waitForSubnetEnv(a, 'v4');
-      pods.push(await addPod(cluster, i, `pod${i}`, env));
-      facts.push(await hostFacts(cluster, i, AS_HOST_GW, env));
-    }
+    await startHostsWithPods(cluster, HOSTS, AS_HOST_GW, { agents, pods, facts });
   });
 
   after(async () => {

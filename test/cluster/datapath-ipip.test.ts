@@ -11,12 +11,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { flanneldCommand } from '../support/implementation.js';
-import { hostFacts, leaseKeyOf, readLeases, waitForHostState, waitForSubnetEnv, type DatapathSpec, type HostFacts, type HostState } from './datapath-checks.js';
+import { leaseKeyOf, readLeases, startHostsWithPods, waitForHostState, type DatapathSpec, type HostFacts, type HostState } from './datapath-checks.js';
 import { createCluster, type Agent, type Cluster } from './harness.js';
 import { linkNames, readAddresses, readLink, readRoutes } from './kernel-state.js';
 import { etcdClient, listSubnetKeys } from './lease-checks.js';
 import { pingAll } from './pod-traffic.js';
-import { addPod, type Pod } from './pods.js';
+import type { Pod } from './pods.js';
 
 const HOSTS = [1, 2, 3] as const;
 const NETWORK = '10.5.0.0/16';
@@ -54,13 +54,7 @@ function describeIpip(directRouting: boolean): void {
     before(async () => {
       cluster = await createCluster({ hosts: HOSTS.length });
       await cluster.putConfig({ Network: NETWORK, Backend: { Type: 'ipip', DirectRouting: directRouting } });
-      for (const i of HOSTS) {
-        const a = cluster.startAgent(i);
-        agents.push(a);
-        const env = await waitForSubnetEnv(a, 'v4');
-        pods.push(await addPod(cluster, i, `pod${i}`, env));
-        facts.push(await hostFacts(cluster, i, ROUTES_ONLY, env));
-      }
+      await startHostsWithPods(cluster, HOSTS, ROUTES_ONLY, { agents, pods, facts });
     });
 
     after(async () => {

@@ -11,10 +11,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CHARON } from '../../src/backend/ipsec/charon-daemon.js';
-import { deleteLease, hostFacts, waitForSubnetEnv, type DatapathSpec, type HostFacts } from './datapath-checks.js';
+import { deleteLease, startHostsWithPods, type DatapathSpec, type HostFacts } from './datapath-checks.js';
 import { createCluster, type Agent, type Cluster } from './harness.js';
 import { pingAll, podIp } from './pod-traffic.js';
-import { addPod, type Pod } from './pods.js';
+import type { Pod } from './pods.js';
 import { poll } from '../support/poll.js';
 
 const HOSTS = [1, 2, 3] as const;
@@ -50,13 +50,7 @@ for (const udpEncap of [false, true]) {
     before(async () => {
       cluster = await createCluster({ hosts: HOSTS.length, privateDirs: ['/run'] });
       await cluster.putConfig({ Network: '10.5.0.0/16', Backend: { Type: 'ipsec', PSK, UDPEncap: udpEncap } });
-      for (const i of HOSTS) {
-        const a = cluster.startAgent(i);
-        agents.push(a);
-        const env = await waitForSubnetEnv(a, 'v4');
-        pods.push(await addPod(cluster, i, `pod${i}`, env));
-        facts.push(await hostFacts(cluster, i, AS_V4, env));
-      }
+      await startHostsWithPods(cluster, HOSTS, AS_V4, { agents, pods, facts });
     });
 
     after(async () => {

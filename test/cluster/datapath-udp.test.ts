@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { hostFacts, leaseKeyOf, readLeases, waitForSubnetEnv, type DatapathSpec, type HostFacts } from './datapath-checks.js';
+import { leaseKeyOf, readLeases, startHostsWithPods, type DatapathSpec, type HostFacts } from './datapath-checks.js';
 import { createCluster, type Agent, type Cluster } from './harness.js';
 import { linkNames, readAddresses, readLink, readRoutes, routeLine } from './kernel-state.js';
 import { iperf, pingAll, podIp } from './pod-traffic.js';
-import { addPod, type Pod } from './pods.js';
+import type { Pod } from './pods.js';
 import { poll } from '../support/poll.js';
 
 const HOSTS = [1, 2, 3] as const;
@@ -52,13 +52,7 @@ describe('udp backend IPv4', { skip, timeout: 60_000 }, () => {
   before(async () => {
     cluster = await createCluster({ hosts: HOSTS.length });
     await cluster.putConfig({ Network: NETWORK, Backend: { Type: 'udp' } });
-    for (const i of HOSTS) {
-      const a = cluster.startAgent(i);
-      agents.push(a);
-      const env = await waitForSubnetEnv(a, 'v4');
-      pods.push(await addPod(cluster, i, `pod${i}`, env));
-      facts.push(await hostFacts(cluster, i, AS_V4, env));
-    }
+    await startHostsWithPods(cluster, HOSTS, AS_V4, { agents, pods, facts });
   });
 
   after(async () => {
