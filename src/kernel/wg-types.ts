@@ -52,6 +52,14 @@ export interface WgPeerState {
   readonly txBytes: bigint;
 }
 
+/** A peer's state while a get answer is read, field by field (kernel dump or UAPI text). */
+export type WgPeerBuilder = { -readonly [K in keyof WgPeerState]: K extends 'allowedIps' ? IPNetwork[] : WgPeerState[K] };
+
+/** A peer known only by its key so far: nothing else set, never seen, no traffic. */
+export function newPeerBuilder(publicKey: Buffer): WgPeerBuilder {
+  return { publicKey, presharedKey: undefined, endpoint: undefined, persistentKeepalive: 0, allowedIps: [], lastHandshakeSec: 0, rxBytes: 0n, txBytes: 0n };
+}
+
 /** What a get request (WG_CMD_GET_DEVICE, `get=1`) reports. */
 export interface WgDeviceState {
   readonly privateKey: Buffer | undefined;

@@ -9,7 +9,7 @@ import { GENL_HDRLEN, NETLINK_GENERIC, NLA_F_NESTED, genlHeader, resolveFamily }
 import { AttrWriter, ipFromBytes, ipToBytes, parseAttrs, readU32, readU8, type NetlinkMessage } from './netlink-codec.js';
 import { AF_INET, AF_INET6 } from './netlink-constants.js';
 import { NetlinkSocket, type CallOptions } from './netlink-socket.js';
-import type { WgControl, WgDeviceSet, WgDeviceState, WgEndpoint, WgPeerSet } from './wg-types.js';
+import { newPeerBuilder, type WgControl, type WgDeviceSet, type WgDeviceState, type WgEndpoint, type WgPeerBuilder, type WgPeerSet } from './wg-types.js';
 
 export const WG_GENL_NAME = 'wireguard';
 export const WG_GENL_VERSION = 1;
@@ -149,17 +149,6 @@ export function encodeSetDevice(ifname: string, cfg: WgDeviceSet, maxBytes = WG_
   return bodies;
 }
 
-interface PeerBuilder {
-  publicKey: Buffer;
-  presharedKey: Buffer | undefined;
-  endpoint: WgEndpoint | undefined;
-  persistentKeepalive: number;
-  allowedIps: IPNetwork[];
-  lastHandshakeSec: number;
-  rxBytes: bigint;
-  txBytes: bigint;
-}
-
 function nonZero(b: Buffer | undefined): Buffer | undefined {
   return b && b.length === 32 && !b.every((x) => x === 0) ? Buffer.from(b) : undefined;
 }
@@ -186,7 +175,7 @@ export function parseDeviceDump(messages: readonly NetlinkMessage[]): WgDeviceSt
   let publicKey: Buffer | undefined;
   let listenPort = 0;
   let fwmark = 0;
-  const peers: PeerBuilder[] = [];
+  const peers: WgPeerBuilder[] = [];
   for (const msg of messages) {
     const a = parseAttrs(msg.payload, GENL_HDRLEN);
     privateKey = nonZero(a.get(WGDEVICE_A_PRIVATE_KEY)) ?? privateKey;
@@ -202,7 +191,7 @@ export function parseDeviceDump(messages: readonly NetlinkMessage[]): WgDeviceSt
       if (!pk || pk.length !== 32) continue;
       let peer = peers.at(-1);
       if (!peer || !peer.publicKey.equals(pk)) {
-        peer = { publicKey: Buffer.from(pk), presharedKey: undefined, endpoint: undefined, persistentKeepalive: 0, allowedIps: [], lastHandshakeSec: 0, rxBytes: 0n, txBytes: 0n };
+        peer = newPeerBuilder(Buffer.from(pk));
         peers.push(peer);
       }
       peer.presharedKey = nonZero(p.get(WGPEER_A_PRESHARED_KEY)) ?? peer.presharedKey;

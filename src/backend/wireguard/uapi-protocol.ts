@@ -6,7 +6,7 @@
  */
 import { IPAddress } from '../../ip/ip-address.js';
 import { IPNetwork } from '../../ip/ip-network.js';
-import type { WgDeviceSet, WgDeviceState, WgEndpoint, WgPeerState } from '../../kernel/wg-types.js';
+import { newPeerBuilder, type WgDeviceSet, type WgDeviceState, type WgEndpoint, type WgPeerBuilder, type WgPeerState } from '../../kernel/wg-types.js';
 
 /** `1.2.3.4:51820` or `[fd00::1]:51820`. */
 export function formatEndpoint(e: WgEndpoint): string {
@@ -57,17 +57,6 @@ export function answerErrno(text: string): number {
   return m ? Number(m[1]) : Number.NaN;
 }
 
-interface PeerBuilder {
-  publicKey: Buffer;
-  presharedKey: Buffer | undefined;
-  endpoint: WgEndpoint | undefined;
-  persistentKeepalive: number;
-  allowedIps: IPNetwork[];
-  lastHandshakeSec: number;
-  rxBytes: bigint;
-  txBytes: bigint;
-}
-
 function hexKey(v: string): Buffer | undefined {
   if (!/^[0-9a-f]{64}$/i.test(v)) return undefined;
   const k = Buffer.from(v, 'hex');
@@ -80,7 +69,7 @@ export function parseGet(text: string): WgDeviceState {
   let listenPort = 0;
   let fwmark = 0;
   const peers: WgPeerState[] = [];
-  let peer: PeerBuilder | undefined;
+  let peer: WgPeerBuilder | undefined;
   for (const line of text.split('\n')) {
     const eq = line.indexOf('=');
     if (eq <= 0) continue;
@@ -88,7 +77,7 @@ export function parseGet(text: string): WgDeviceState {
     const value = line.slice(eq + 1);
     if (key === 'public_key') {
       const pk = hexKey(value);
-      peer = pk ? { publicKey: pk, presharedKey: undefined, endpoint: undefined, persistentKeepalive: 0, allowedIps: [], lastHandshakeSec: 0, rxBytes: 0n, txBytes: 0n } : undefined;
+      peer = pk ? newPeerBuilder(pk) : undefined;
       if (peer) peers.push(peer);
       continue;
     }
