@@ -138,6 +138,12 @@ export class EtcdHttpClient implements EtcdKV {
     return int(body.TTL);
   }
 
+  /** timeToLive() with the TTL the lease was granted (or last kept alive) with; ttl -1 when it does not exist. */
+  async leaseTimeToLive(id: string, opts: Signal = {}): Promise<{ ttlSeconds: number; grantedTtlSeconds: number }> {
+    const { body } = await this.transport.unary<{ TTL?: string; grantedTTL?: string }>('/v3/lease/timetolive', { ID: id }, { signal: opts.signal, idempotent: true });
+    return { ttlSeconds: int(body.TTL), grantedTtlSeconds: int(body.grantedTTL) };
+  }
+
   /** Revoking a lease that does not exist (any more) succeeds: the outcome is the same. */
   async revokeLease(id: string, opts: Signal = {}): Promise<void> {
     const gone = new Error('lease not found');
