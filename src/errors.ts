@@ -206,3 +206,33 @@ export class CniError extends FlannelError {
     this.details = opts.details;
   }
 }
+
+/**
+ * Data from outside that does not decode (a store value, a kernel reply, a Node object):
+ * `source` says what was read, `field` which part of it is wrong, `value` what it held.
+ */
+export class MalformedInputError extends FlannelError {
+  readonly source: string;
+  readonly field: string;
+  readonly value: unknown;
+  constructor(source: string, field: string, value: unknown, reason: string, options?: { cause?: unknown }) {
+    super('ERR_MALFORMED_INPUT', `${source}: ${field}=${formatValue(value).slice(0, 200)}: ${reason}`, options);
+    this.source = source;
+    this.field = field;
+    this.value = value;
+  }
+}
+
+/**
+ * A remote lease refused because it would take traffic that is not its own (a subnet outside
+ * the network or overlapping another host's, this host's public IP): `lease` names it.
+ */
+export class LeaseRefusedError extends FlannelError {
+  readonly lease: string;
+  readonly reason: string;
+  constructor(lease: string, reason: string) {
+    super('ERR_LEASE_REFUSED', `refusing lease ${lease}: ${reason}`);
+    this.lease = lease;
+    this.reason = reason;
+  }
+}

@@ -1,3 +1,4 @@
+import { MalformedInputError, errorMessage } from '../errors.js';
 import { DOTTED_QUAD, IPAddress, quadValue } from '../ip/ip-address.js';
 import { IPNetwork } from '../ip/ip-network.js';
 
@@ -46,16 +47,23 @@ export function subnetKey(subnet: IPNetwork | undefined, ipv6Subnet: IPNetwork |
 
 const KEY_RE = /(\d+\.\d+\.\d+\.\d+)-(\d+)(?:&([a-f\d:]+)-(\d+))?$/;
 
-/** Inverse of subnetKey(); undefined when the text is not a subnet key. */
-export function parseSubnetKey(text: string): { subnet: IPNetwork | undefined; ipv6Subnet: IPNetwork | undefined } | undefined {
+/**
+ * Inverse of subnetKey(); undefined when the text is not a subnet key. Read as flannel's
+ * ParseSubnetKey reads it (a key at the end of other text, lengths with leading zeros). With
+ * `exact`, only the one text subnetKey() makes for those subnets is a key: "10.244.5.0-024"
+ * would otherwise be a second etcd key for 10.244.5.0/24, whose value replaces the real
+ * holder's (its public IP, VTEP MAC) in every peer's view.
+ */
+export function parseSubnetKey(text: string, opts: { exact?: boolean } = {}): { subnet: IPNetwork | undefined; ipv6Subnet: IPNetwork | undefined } | undefined {
   const v4Only = parseV4Key(text);
-  if (v4Only !== null) return v4Only;
+  if (v4Only !== null) return v4Only && (!opts.exact || subnetKey(v4Only.subnet, undefined) === text) ? v4Only : undefined;
   const m = KEY_RE.exec(text);
   if (!m) return undefined;
   try {
     const v4 = IPNetwork.parse(`${m[1]}/${m[2]}`, { strict: true });
     const v6 = m[3] !== undefined ? IPNetwork.parse(`${m[3]}/${m[4]}`, { strict: true }) : undefined;
     if (v4.family !== 4 || (v6 && v6.family !== 6)) return undefined;
+    if (opts.exact && subnetKey(v4, v6) !== text) return undefined;
     return { subnet: v4.prefixLength === 0 && v6 ? undefined : v4, ipv6Subnet: v6 };
   } catch {
     return undefined;
@@ -136,10 +144,18 @@ function goJSON(value: unknown): string {
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => GO_ESCAPES[c] ?? c);
 }
 
-/** Parses LeaseAttrs leniently: unknown fields ignored, bad or wrong-family addresses dropped. Throws on non-JSON. */
+/**
+ * Parses LeaseAttrs leniently: unknown fields ignored, bad or wrong-family addresses dropped.
+ * Throws MalformedInputError when the text is not a JSON object.
+ */
 export function decodeLeaseAttrs(text: string): LeaseAttrs {
-  const raw = JSON.parse(text) as Record<string, unknown>;
-  if (raw === null || typeof raw !== 'object') throw new SyntaxError('lease attributes are not a JSON object');
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new MalformedInputError('lease value', '(document)', text, `malformed JSON: ${errorMessage(err)}`, { cause: err });
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new MalformedInputError('lease value', '(document)', text, 'not a JSON object');
   return {
     publicIP: publicAddress(raw['PublicIP'], 4),
     publicIPv6: publicAddress(raw['PublicIPv6'], 6),

@@ -224,7 +224,7 @@ export class EtcdSubnetManager implements SubnetManager {
         } else if (!(err instanceof FlannelError)) {
           throw err;
         } else {
-          this.log.warn(`lease watch interrupted: ${errorMessage(err)}; reconnecting`);
+          this.log.warn(`lease watch interrupted: ${errorMessage(err)}; ${revision === undefined ? 're-listing' : `resuming from revision ${revision + 1}`}`);
           this.opts.metrics?.storeWatchResume('etcd');
         }
       }
@@ -302,7 +302,7 @@ export class EtcdSubnetManager implements SubnetManager {
 
   private toEvent(type: 'put' | 'delete', kv: KeyValue): LeaseEvent | undefined {
     if (type === 'delete') {
-      const nets = parseSubnetKey(kv.key.slice(this.subnetsPrefix.length));
+      const nets = parseSubnetKey(kv.key.slice(this.subnetsPrefix.length), { exact: true });
       if (!nets) return undefined;
       const lease: Lease = { ...nets, attrs: EMPTY_ATTRS, expiration: undefined, revision: kv.modRevision };
       return { type: 'removed', lease };
@@ -312,7 +312,7 @@ export class EtcdSubnetManager implements SubnetManager {
   }
 
   private leaseFromKV(kv: KeyValue): Lease | undefined {
-    const nets = parseSubnetKey(kv.key.slice(this.subnetsPrefix.length));
+    const nets = parseSubnetKey(kv.key.slice(this.subnetsPrefix.length), { exact: true });
     if (!nets) {
       this.log.v(2).info(`ignoring key ${kv.key}: not a subnet key`);
       return undefined;

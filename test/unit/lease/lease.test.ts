@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MalformedInputError } from '../../../src/errors.js';
 import { IPAddress } from '../../../src/ip/ip-address.js';
 import { IPNetwork } from '../../../src/ip/ip-network.js';
 import {
@@ -217,9 +218,9 @@ describe('decodeLeaseAttrs', () => {
   });
 
   it('throws on text that is not a JSON object', () => {
-    assert.throws(() => decodeLeaseAttrs('not json'), SyntaxError);
-    assert.throws(() => decodeLeaseAttrs('null'), SyntaxError);
-    assert.throws(() => decodeLeaseAttrs('"x"'), SyntaxError);
+    assert.throws(() => decodeLeaseAttrs('not json'), MalformedInputError);
+    assert.throws(() => decodeLeaseAttrs('null'), MalformedInputError);
+    assert.throws(() => decodeLeaseAttrs('"x"'), MalformedInputError);
   });
 });
 
