@@ -16,7 +16,7 @@ export async function createEtcdSubnetManager(opts: {
     import('./etcd-http-client.js'),
     import('./etcd-subnet-manager.js'),
   ]);
-  const kv = new EtcdHttpClient({ ...opts.client, metrics: opts.metrics });
+  const kv = new EtcdHttpClient({ logger: opts.logger, ...opts.client, metrics: opts.metrics });
   return new EtcdSubnetManager({
     kv,
     prefix: opts.prefix,

@@ -9,7 +9,7 @@
 import { setMaxListeners } from 'node:events';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import { StoreError } from '../../errors.js';
+import { StoreError, errorMessage } from '../../errors.js';
 import { Http1Pool, type Http1Reply, type Http1Request, type Http1Target } from './http1-client.js';
 import { parseEndpoint, loadTls, type EtcdEndpoint } from './etcd-endpoint.js';
 import type { EtcdClientOptions } from './etcd-types.js';
@@ -42,8 +42,8 @@ export interface OpenStream {
   readonly res: Http1Reply;
   /** Stops the request timeout (call once the stream is established). */
   clearTimer(): void;
-  /** Destroys the request; safe to call more than once. */
-  release(): void;
+  /** Destroys the request (the reply fails with `err` when given); safe to call more than once. */
+  release(err?: Error): void;
 }
 
 export interface SendState {
@@ -59,7 +59,7 @@ interface Sent {
   readonly res: Http1Reply;
   readonly state: SendState;
   clearTimer(): void;
-  release(): void;
+  release(err?: Error): void;
 }
 
 type Outcome =
@@ -71,6 +71,9 @@ const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_PERMISSION_DENIED = 7;
 const GRPC_UNAVAILABLE = 14;
 const GRPC_UNAUTHENTICATED = 16;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+export const DEFAULT_WATCH_PROBE_INTERVAL_MS = 2_000;
+export const DEFAULT_WATCH_PROBE_TIMEOUT_MS = 3_000;
 
 export class EtcdTransport {
   readonly endpoints: readonly EtcdEndpoint[];
@@ -79,6 +82,8 @@ export class EtcdTransport {
   private readonly pool = new Http1Pool();
   private readonly targets: ReadonlyMap<EtcdEndpoint, Http1Target>;
   private readonly timeoutMs: number;
+  /** How an open watch checks that its endpoint still answers (etcd-watch.ts). */
+  readonly watchProbe: { readonly intervalMs: number; readonly timeoutMs: number };
   private readonly closed = new AbortController();
   private token: Promise<string> | undefined;
 
@@ -88,7 +93,11 @@ export class EtcdTransport {
     const tls = loadTls(opts);
     // Every request in flight listens for close(); callers may run many at once (bulk writes).
     setMaxListeners(0, this.closed.signal);
-    this.timeoutMs = opts.requestTimeoutMs ?? 10_000;
+    this.timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.watchProbe = {
+      intervalMs: opts.watchProbeIntervalMs ?? DEFAULT_WATCH_PROBE_INTERVAL_MS,
+      timeoutMs: opts.watchProbeTimeoutMs ?? DEFAULT_WATCH_PROBE_TIMEOUT_MS,
+    };
     this.targets = new Map(
       this.endpoints.map((ep) => {
         const secure: ConnectionOptions | undefined = ep.tls
@@ -124,6 +133,37 @@ export class EtcdTransport {
     const r = await this.call(path, body, { signal, idempotent: true }, true);
     const s = r.stream!;
     return { endpoint: r.endpoint, res: s.res, clearTimer: s.clearTimer, release: s.release };
+  }
+
+  /**
+   * One request to one endpoint, no failover, with its own deadline: whether that endpoint
+   * answers at all (any HTTP reply counts). Rejects with a retryable StoreError when it does not.
+   */
+  async probe(endpoint: string, path: string, body: unknown, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const ep = this.endpoints.find((e) => e.url === endpoint);
+    if (ep === undefined) throw new StoreError('ERR_ETCD_REQUEST', endpoint, 'not a configured etcd endpoint', { retryable: false });
+    const pending = this.hasCredentials ? this.authToken() : undefined;
+    const token = pending === undefined ? undefined : await abortable(pending, signal);
+    const state: SendState = { sent: false, timedOut: false };
+    let sent: Sent | undefined;
+    try {
+      sent = await this.send(ep, path, JSON.stringify(body), token, signal, state, timeoutMs);
+      await readBody(sent.res);
+    } catch (err) {
+      signal.throwIfAborted();
+      if (err instanceof StoreError) throw err;
+      throw transportError(err, ep.url, path, state, timeoutMs);
+    } finally {
+      sent?.release();
+    }
+  }
+
+  /** Moves later calls off an endpoint found silent, when it is the one calls start with. */
+  avoid(endpoint: string, reason: string): void {
+    const n = this.endpoints.length;
+    if (n < 2 || this.endpoints[this.current]?.url !== endpoint) return;
+    this.current = (this.current + 1) % n;
+    this.opts.logger?.warn(`etcd endpoint ${endpoint} is not answering (${reason}); switching to ${this.endpoints[this.current]!.url}`);
   }
 
   /** Forgets a token the server rejected (a watch was cancelled as unauthenticated). */
@@ -197,6 +237,9 @@ export class EtcdTransport {
       if (r.ok) {
         // Answered on a fresh connection after a failure: another endpoint, or a stale socket.
         if (k > 0 || retried) this.opts.metrics?.storeReconnect('etcd');
+        if (k > 0 && idx !== this.current) {
+          this.opts.logger?.warn(`etcd endpoint ${this.endpoints[this.current]!.url} failed (${errorMessage(failures[0])}); switched to ${ep.url}`);
+        }
         this.current = idx;
         return r;
       }
@@ -220,7 +263,7 @@ export class EtcdTransport {
     let sent: Sent | undefined;
     let handedOver = false;
     try {
-      sent = await this.send(ep, path, payload, token, signal, state);
+      sent = await this.send(ep, path, payload, token, signal, state, this.timeoutMs);
       const { res } = sent;
       if (stream && res.statusCode === 200) {
         handedOver = true;
@@ -267,7 +310,15 @@ export class EtcdTransport {
     return { ok: false, error: new StoreError('ERR_ETCD_REQUEST', endpoint, what, { retryable: false, status }), failover: false, tokenRejected: false };
   }
 
-  private send(ep: EtcdEndpoint, path: string, payload: string, token: string | undefined, signal: AbortSignal | undefined, state: SendState): Promise<Sent> {
+  private send(
+    ep: EtcdEndpoint,
+    path: string,
+    payload: string,
+    token: string | undefined,
+    signal: AbortSignal | undefined,
+    state: SendState,
+    timeoutMs: number,
+  ): Promise<Sent> {
     this.opts.onRequest?.({ endpoint: ep.url, path });
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
@@ -277,15 +328,15 @@ export class EtcdTransport {
       const onClose = () => req.destroy(new Error('etcd client closed'));
       const timer = setTimeout(() => {
         state.timedOut = true;
-        req.destroy(new Error(`no reply within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
+        req.destroy(new Error(`no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
       const clearTimer = () => clearTimeout(timer);
-      const release = () => {
+      const release = (err?: Error) => {
         clearTimer();
         signal?.removeEventListener('abort', onAbort);
         this.closed.signal.removeEventListener('abort', onClose);
         // A reply read to its end has already given its connection back: this is then a no-op.
-        req.destroy();
+        req.destroy(err);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.closed.signal.addEventListener('abort', onClose, { once: true });

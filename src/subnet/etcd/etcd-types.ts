@@ -3,6 +3,7 @@
  * values are UTF-8 strings here; revisions are numbers (safe below 2^53); lease ids are
  * decimal strings ("0" = no lease) because they use all 64 bits.
  */
+import type { Logger } from '../../log/logger.js';
 import type { StoreMetrics } from '../../metrics/agent-metrics.js';
 
 export interface KeyValue {
@@ -57,8 +58,22 @@ export interface EtcdClientOptions {
   readonly keyFile?: string | undefined;
   readonly username?: string | undefined;
   readonly password?: string | undefined;
-  /** Per-request timeout for unary calls (default 10 s). */
+  /**
+   * Deadline of every unary call (range, txn, lease grant/keep-alive/revoke) and of a watch's
+   * creation, per endpoint tried (default 5 s): an endpoint that accepts a connection but never
+   * answers is given up on after this long and the next one is tried.
+   */
   readonly requestTimeoutMs?: number | undefined;
+  /**
+   * How often an open watch checks that its endpoint still answers (default 2 s). The gateway's
+   * watch cannot carry etcd's progress requests over HTTP/1.1 (the server reads the whole
+   * request before it answers), so the check is a one-key range on the watch's endpoint.
+   */
+  readonly watchProbeIntervalMs?: number | undefined;
+  /** The check's deadline (default 3 s): past it the watch is abandoned and resumed elsewhere. */
+  readonly watchProbeTimeoutMs?: number | undefined;
+  /** Endpoint switches and silent watches are logged here (warnings). */
+  readonly logger?: Logger | undefined;
   /** Requests, errors and reconnects (flannel_store_*{store="etcd"}). */
   readonly metrics?: StoreMetrics | undefined;
 }

@@ -3,11 +3,21 @@
  * `{"result": WatchResponse}` objects (or one `{"error": ...}`); the first result is the
  * "created" one. Every response with events becomes one WatchBatch holding all its events in
  * order; "created" and progress-notify responses (no events) are not yielded.
+ *
+ * A watch is quiet when nothing changes, so silence alone says nothing. While it is open, its
+ * endpoint is asked every `watchProbe.intervalMs` for one key (a range of the watched prefix as
+ * a key: cheap, and readable by whoever may watch it). When no answer comes within
+ * `watchProbe.timeoutMs` (the endpoint accepts but never answers: packets dropped, a hung
+ * member), the stream is abandoned with a retryable StoreError, the transport is told to start
+ * elsewhere, and the caller resumes the watch from its last revision on the next endpoint.
+ * (etcd's own progress requests cannot be used: over the gateway's HTTP/1.1 the server reads the
+ * whole request body before it sends the reply's first byte, so nothing can follow the create.)
  */
 import { EtcdCompactedError, FlannelError, StoreError } from '../../errors.js';
 import type { WatchBatch } from './etcd-types.js';
 import { transportError } from './etcd-reply.js';
 import type { EtcdTransport, OpenStream } from './etcd-transport.js';
+import { errorMessage } from '../../errors.js';
 import { b64, decodeEvent, headerRevision, int, prefixRangeEnd, type WireError, type WireWatchResponse } from './etcd-wire.js';
 import { JsonObjectSplitter } from './json-object-splitter.js';
 
@@ -36,7 +46,7 @@ export async function* watchPrefix(transport: EtcdTransport, prefix: string, fro
       throw err;
     }
     try {
-      const end = yield* readStream(transport, stream, combined, attempt === 0 && transport.hasCredentials);
+      const end = yield* readStream(transport, stream, combined, attempt === 0 && transport.hasCredentials, b64(prefix));
       if (end === 'aborted') return;
       await transport.renewToken(combined);
     } finally {
@@ -45,9 +55,10 @@ export async function* watchPrefix(transport: EtcdTransport, prefix: string, fro
   }
 }
 
-async function* readStream(transport: EtcdTransport, stream: OpenStream, signal: AbortSignal, mayReauthenticate: boolean): AsyncGenerator<WatchBatch, StreamEnd> {
+async function* readStream(transport: EtcdTransport, stream: OpenStream, signal: AbortSignal, mayReauthenticate: boolean, probeKey: string): AsyncGenerator<WatchBatch, StreamEnd> {
   const endpoint = stream.endpoint;
   const splitter = new JsonObjectSplitter();
+  const prober = new WatchProber(transport, endpoint, probeKey, signal, (err) => stream.release(err));
   try {
     for await (const chunk of stream.res as AsyncIterable<Buffer>) {
       for (const obj of splitter.push(chunk)) {
@@ -71,12 +82,65 @@ async function* readStream(transport: EtcdTransport, stream: OpenStream, signal:
     }
   } catch (err) {
     if (signal.aborted) return 'aborted';
+    if (prober.failure) throw prober.failure;
     if (err instanceof FlannelError) throw err;
     if (err instanceof SyntaxError) {
       throw new StoreError('ERR_ETCD_UNAVAILABLE', endpoint, `watch stream is not JSON: ${err.message}`, { retryable: true, cause: err });
     }
     throw transportError(err, endpoint, PATH, { sent: true, timedOut: false }, 0);
   }
+  finally {
+    prober.stop();
+  }
   if (signal.aborted) return 'aborted';
   throw new StoreError('ERR_ETCD_UNAVAILABLE', endpoint, 'watch stream ended', { retryable: true });
+}
+
+/**
+ * Asks the watch's endpoint for one key every interval while the stream is open; the first
+ * probe without an answer within its deadline ends the stream (`abandon`) and is `failure`.
+ */
+export class WatchProber {
+  failure: StoreError | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly ac = new AbortController();
+
+  constructor(
+    private readonly transport: Pick<EtcdTransport, 'probe' | 'avoid' | 'watchProbe'>,
+    private readonly endpoint: string,
+    private readonly key: string,
+    signal: AbortSignal,
+    private readonly abandon: (err: StoreError) => void,
+  ) {
+    if (signal.aborted) return;
+    signal.addEventListener('abort', () => this.stop(), { once: true, signal: this.ac.signal });
+    this.schedule();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.ac.abort();
+  }
+
+  private schedule(): void {
+    if (this.ac.signal.aborted) return;
+    this.timer = setTimeout(() => void this.probe(), this.transport.watchProbe.intervalMs);
+    this.timer.unref();
+  }
+
+  private async probe(): Promise<void> {
+    const { timeoutMs } = this.transport.watchProbe;
+    try {
+      await this.transport.probe(this.endpoint, '/v3/kv/range', { key: this.key, keys_only: true }, timeoutMs, this.ac.signal);
+    } catch (err) {
+      if (this.ac.signal.aborted) return;
+      const why = errorMessage(err);
+      this.failure = new StoreError('ERR_ETCD_UNAVAILABLE', this.endpoint, `watch abandoned: its endpoint did not answer a probe (${why})`, { retryable: true, cause: err });
+      this.transport.avoid(this.endpoint, why);
+      this.stop();
+      this.abandon(this.failure);
+      return;
+    }
+    this.schedule();
+  }
 }
