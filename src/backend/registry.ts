@@ -15,6 +15,7 @@ export const BACKENDS: ReadonlyMap<string, BackendFactory> = new Map<string, Bac
   ['udp', async () => new (await import('./udp/udp-backend.js')).UdpBackend()],
   ['wireguard', async () => new (await import('./wireguard/wireguard-backend.js')).WireguardBackend()],
   ['ipsec', async () => new (await import('./ipsec/ipsec-backend.js')).IpsecBackend()],
+  ['gce', async () => new (await import('./gce/gce-backend.js')).GceBackend()],
   ['tencent-vpc', async () => new (await import('./tencentvpc/tencent-vpc-backend.js')).TencentVpcBackend()],
 ]);
 
