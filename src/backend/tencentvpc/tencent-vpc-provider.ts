@@ -33,7 +33,7 @@ export async function connectTencentVpc(opts: TencentConnectOptions, signal: Abo
   const res = await api.call('DescribeRouteTables', { Filters: [{ Name: 'vpc-id', Values: [facts.vpcId] }] }, signal);
   const set = res['RouteTableSet'];
   const first = Array.isArray(set) ? (set[0] as { RouteTableId?: unknown } | undefined) : undefined;
-  if (!first || typeof first.RouteTableId !== 'string') throw tencentTableMissing(`of ${facts.vpcId}`, `the VPC has no route table (DescribeRouteTables with vpc-id=${facts.vpcId} found none)`);
+  if (!first || typeof first.RouteTableId !== 'string') throw tencentTableMissing(`of VPC ${facts.vpcId}`, `none found (DescribeRouteTables with vpc-id=${facts.vpcId} returned no table)`);
   return {
     type: TENCENT_VPC,
     instance: `${opts.gatewayIp.toString()} (NORMAL_CVM) in ${facts.region}/${facts.vpcId}`,
