@@ -85,6 +85,8 @@ export interface UdpSocket {
 }
 
 export interface DoctorFacts {
+  /** When the facts were gathered (ms since the epoch): lease expiry is counted from it. */
+  readonly gatheredAt?: number;
   readonly store: StoreFacts;
   readonly host: HostIdentity;
   readonly subnetEnv: SubnetEnvFacts;

@@ -3,6 +3,7 @@
  * lease table is sound (no public IP held twice, no overlapping subnets, none outside the network).
  */
 import type { IPNetwork } from '../../../ip/ip-network.js';
+import { formatSeconds } from '../../output.js';
 import { ok, problem, warning, type Finding } from '../finding.js';
 import { leaseName, type DoctorView } from '../doctor-view.js';
 
@@ -44,7 +45,8 @@ export function checkOwnLease(v: DoctorView): Finding[] {
   }
   const l = v.own.lease;
   const out: Finding[] = [];
-  const exp = l.expiration ? `, expires in ${Math.max(0, Math.round((l.expiration.getTime() - Date.now()) / 60_000))} min` : '';
+  const now = v.facts.gatheredAt ?? Date.now();
+  const exp = l.expiration ? `, expires in ${formatSeconds((l.expiration.getTime() - now) / 1000)}` : ', no expiry (reservation or kube)';
   out.push(ok('lease', `this host's lease: ${leaseName(l)}, backend ${l.attrs.backendType ?? '(none)'}${exp} [${v.ownHow ?? ''}]`));
   const want = v.config?.backendType;
   // The udp backend writes no BackendType into its lease (as flannel's).
