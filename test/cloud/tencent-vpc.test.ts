@@ -222,7 +222,7 @@ describe('tencent-vpc through the SDK against the stand-in', () => {
           assert.ok(!err.message.includes('not-the-right-secret'));
           return true;
         });
-        assert.equal((r.standin.state().calls['DescribeRouteTables'] ?? 0)- seenBefore, 1, 'an auth failure is not retried');
+        assert.equal((r.standin.state().calls['DescribeRouteTables'] ?? 0) - seenBefore, 1, 'an auth failure is not retried');
       }
     } finally {
       await r.close();
