@@ -34,6 +34,10 @@ export interface StartEtcdOptions {
   /** Default a free loopback port (127.0.0.1:2380 inside a netns). */
   peerUrl?: string;
   extraArgs?: readonly string[];
+  /** Member name (default "test"). */
+  name?: string;
+  /** A member of a cluster: `--initial-cluster` (`m1=http://...:2380,m2=...`); default this member alone. */
+  initialCluster?: string;
   netns?: string;
   signal?: AbortSignal;
   /** Files the health check presents to an https endpoint (e.g. with --client-cert-auth). */
@@ -104,13 +108,13 @@ class EtcdInstance implements EtcdProcess {
     const advertise = clientUrls.filter((u) => socketName(u) === undefined);
     const etcd = [
       'etcd',
-      '--name=test',
+      `--name=${opts.name ?? 'test'}`,
       `--data-dir=${this.dataDir}`,
       `--listen-client-urls=${clientUrls.join(',')}`,
       `--advertise-client-urls=${(advertise.length > 0 ? advertise : clientUrls).join(',')}`,
       `--listen-peer-urls=${peerUrl}`,
       `--initial-advertise-peer-urls=${peerUrl}`,
-      `--initial-cluster=test=${peerUrl}`,
+      `--initial-cluster=${opts.initialCluster ?? `${opts.name ?? 'test'}=${peerUrl}`}`,
       '--logger=zap',
       '--log-outputs=stderr',
       ...(opts.extraArgs ?? []),
