@@ -17,6 +17,7 @@ export const BACKENDS: ReadonlyMap<string, BackendFactory> = new Map<string, Bac
   ['ipsec', async () => new (await import('./ipsec/ipsec-backend.js')).IpsecBackend()],
   ['gce', async () => new (await import('./gce/gce-backend.js')).GceBackend()],
   ['tencent-vpc', async () => new (await import('./tencentvpc/tencent-vpc-backend.js')).TencentVpcBackend()],
+  ['aws-vpc', async () => new (await import('./awsvpc/awsvpc-backend.js')).AwsVpcBackend()],
 ]);
 
 export function knownBackendTypes(): string[] {
