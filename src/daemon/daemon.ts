@@ -7,6 +7,7 @@ import type { NetworkConfig } from '../config/network-config.js';
 import { ConfigError, FlannelError, SubnetExhaustedError, errorMessage } from '../errors.js';
 import type { TrafficManager } from '../traffic/traffic-manager.js';
 import { describeLease, leaseId, type Lease, type LeaseAttrs, type LeaseEvent } from '../lease/lease.js';
+import { LeaseGuard } from '../lease/lease-guard.js';
 import { LeaseWatcher } from '../lease/lease-watcher.js';
 import type { KernelOps } from '../kernel/kernel-ops.js';
 import type { Logger } from '../log/logger.js';
@@ -131,7 +132,15 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
           if (!scope.signal.aborted) log.warn(`${sm.name}: marking the network ready failed: ${errorMessage(err)}`);
         });
         const resync = traffic?.startResync({ intervalSec: cfg.iptablesResyncSec, signal: scope.signal, onPass: (n) => metrics.ruleResync(n) });
-        const changed = await runNetwork(sm, network, cfg, log, scope, metrics);
+        // Every remote lease passes this guard before any backend sees it (hijack attempts are refused).
+        const guard = new LeaseGuard({
+          network: config.enableIPv4 ? config.network : undefined,
+          ipv6Network: config.enableIPv6 ? config.ipv6Network : undefined,
+          own: network.lease,
+          ownAddresses: [extIface.ifaceAddr, extIface.ifaceV6Addr, extIface.extAddr, extIface.extV6Addr],
+          logger: log,
+        });
+        const changed = await runNetwork(sm, network, guard, cfg, log, scope, metrics);
         await resync;
         if (changed) preferred = changed;
       } finally {
@@ -174,6 +183,7 @@ async function setUpTraffic(cfg: DaemonConfig, config: NetworkConfig, lease: Lea
 async function runNetwork(
   sm: SubnetManager,
   network: Network,
+  guard: LeaseGuard,
   cfg: DaemonConfig,
   log: Logger,
   scope: AbortController,
@@ -194,20 +204,21 @@ async function runNetwork(
         if (!result.leases.some((l) => leaseId(l) === ownKey) && keeper.lease.expiration) {
           void keeper.reacquire('missing from the lease listing', scope.signal).catch(() => {});
         }
-        batch = watcher.reset(result.leases);
+        batch = guard.filter(watcher.reset(result.leases));
       } else {
         if (result.events.some((e) => e.type === 'removed' && leaseId(e.lease) === ownKey)) {
           void keeper.reacquire('deleted from the store', scope.signal).catch(() => {});
         }
-        batch = watcher.update(result.events);
+        batch = guard.filter(watcher.update(result.events));
       }
       if (batch.length > 0) {
         const added = batch.filter((e) => e.type === 'added').length;
-        log.info(`leases: ${added} added, ${batch.length - added} removed, ${watcher.size} remote leases now`);
+        const refused = guard.refusedCount > 0 ? ` (${guard.refusedCount} refused)` : '';
+        log.info(`leases: ${added} added, ${batch.length - added} removed, ${guard.size} remote leases now${refused}`);
       }
       // A snapshot is passed on even when it changes nothing: the first one tells the backend
       // that it has the whole picture (and may remove what earlier runs left behind).
-      metrics.remoteLeases(watcher.size);
+      metrics.remoteLeases(guard.size);
       if (batch.length > 0 || result.kind === 'snapshot') queue.push(batch);
     }
   })();

@@ -1,4 +1,4 @@
-import { InterfaceError } from '../../errors.js';
+import { InterfaceError, formatValue } from '../../errors.js';
 import type { IPAddress } from '../../ip/ip-address.js';
 import type { IPNetwork } from '../../ip/ip-network.js';
 import { normalizeMac } from '../../kernel/mac-address.js';
@@ -118,7 +118,8 @@ class VxlanDataPath implements DataPath {
     if (!dev || !subnet) return undefined;
     if (!publicIP) return `no public IPv${dev.family} address`;
     const mac = vtepMac(raw);
-    if (!mac) return `no valid VtepMAC in its IPv${dev.family} backend data`;
+    if (typeof mac !== 'string') return `${mac.problem} in its IPv${dev.family} backend data`;
+    if (mac === normalizeMac(dev.mac)) return `its VtepMAC ${mac} is this host's own (${dev.name})`;
     if (this.cfg.directRouting && isOnLink(this.onLink, publicIP)) {
       out.routes.push({ dst: subnet, gateway: publicIP, linkIndex: this.ext.index });
       return undefined;
@@ -182,13 +183,24 @@ class VxlanDataPath implements DataPath {
 
 const NUD_PERMANENT = 0x80;
 
-function vtepMac(raw: unknown): string | undefined {
-  if (!raw || typeof raw !== 'object') return undefined;
+/**
+ * A peer's VtepMAC, canonical, or what is wrong with it. A MAC of all zeros or with the
+ * group bit set (multicast, broadcast) names no VTEP: as a neighbour or FDB entry it would
+ * flood or blackhole the peer's traffic.
+ */
+export function vtepMac(raw: unknown): string | { problem: string } {
+  if (!raw || typeof raw !== 'object') return { problem: 'no VtepMAC' };
   const mac = (raw as Record<string, unknown>)['VtepMAC'];
-  if (typeof mac !== 'string') return undefined;
+  if (typeof mac !== 'string') return { problem: mac === undefined ? 'no VtepMAC' : `VtepMAC ${formatValue(mac).slice(0, 60)} is not a string` };
+  let canonical: string;
   try {
-    return normalizeMac(mac);
+    canonical = normalizeMac(mac);
   } catch {
-    return undefined;
+    return { problem: `VtepMAC ${formatValue(mac).slice(0, 60)} is not a MAC address` };
   }
+  if (canonical === '00:00:00:00:00:00') return { problem: `VtepMAC ${canonical} is all zeros` };
+  if (parseInt(canonical.slice(0, 2), 16) & 1) {
+    return { problem: `VtepMAC ${canonical} is a ${canonical === 'ff:ff:ff:ff:ff:ff' ? 'broadcast' : 'multicast'} address` };
+  }
+  return canonical;
 }

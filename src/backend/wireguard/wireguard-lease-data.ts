@@ -27,7 +27,9 @@ export function parsePeerLeaseData(raw: unknown, field: string): PeerLeaseData |
   const r = raw as Record<string, unknown>;
   const pk = r['PublicKey'];
   const key = typeof pk === 'string' ? parseWireguardKey(pk) : undefined;
-  if (!key) return `${field}.PublicKey ${JSON.stringify(pk) ?? 'undefined'} is not a base64 32-byte key`;
+  if (!key) return `${field}.PublicKey ${(JSON.stringify(pk) ?? 'undefined').slice(0, 60)} is not a base64 32-byte key`;
+  // The all-zero key is no peer's: a peer set with it takes the allowed IPs and reaches nobody.
+  if (key.every((b) => b === 0)) return `${field}.PublicKey ${pk as string} is all zeros`;
   const port = r['Port'];
   if (port === undefined || port === null || port === 0) return { publicKey: key, port: undefined };
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
