@@ -17,6 +17,10 @@ import type { Lease } from '../../lease/lease.js';
 export interface StoredLease {
   readonly lease: Lease;
   readonly nodeName?: string;
+  /** etcd: seconds the lease has left as the store counts them (undefined: reservation, kube). */
+  readonly ttlSeconds?: number;
+  /** etcd: a key without a TTL (a reservation). */
+  readonly reserved?: boolean;
 }
 
 export interface StoreFacts {

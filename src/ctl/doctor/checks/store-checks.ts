@@ -46,7 +46,8 @@ export function checkOwnLease(v: DoctorView): Finding[] {
   const l = v.own.lease;
   const out: Finding[] = [];
   const now = v.facts.gatheredAt ?? Date.now();
-  const exp = l.expiration ? `, expires in ${formatSeconds((l.expiration.getTime() - now) / 1000)}` : ', no expiry (reservation or kube)';
+  const ttl = v.own.ttlSeconds ?? (l.expiration ? (l.expiration.getTime() - now) / 1000 : undefined);
+  const exp = v.own.reserved ? ', reserved (no TTL)' : ttl !== undefined ? `, expires in ${formatSeconds(ttl)}` : '';
   out.push(ok('lease', `this host's lease: ${leaseName(l)}, backend ${l.attrs.backendType ?? '(none)'}${exp} [${v.ownHow ?? ''}]`));
   const want = v.config?.backendType;
   // The udp backend writes no BackendType into its lease (as flannel's).
