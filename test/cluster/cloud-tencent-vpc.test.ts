@@ -18,7 +18,7 @@ const SECRET_KEY = 'cluster-tencent-secret-key-00001';
 const NETWORK = '10.246.0.0/16';
 const OUTSIDE = { DestinationCidrBlock: '192.168.200.0/24', GatewayType: 'NORMAL_CVM', GatewayId: '172.16.0.9' };
 
-describe('tencent-vpc: three hosts, real etcd, the API stand-in in a namespace', { skip, timeout: 60_000 }, () => {
+describe('tencent-vpc: three hosts, real etcd, the API stand-in in a namespace', { skip, timeout: 120_000 }, () => {
   let cluster: Cluster;
   let api: StandinProcess;
   let agents: Agent[] = [];
@@ -52,7 +52,7 @@ describe('tencent-vpc: three hosts, real etcd, the API stand-in in a namespace',
       FLANNEL_CLOUD_RESYNC_SEC: '0.5',
     };
     agents = [1, 2, 3].map((i) => cluster.startAgent(i, { env }));
-    subnets = (await Promise.all(agents.map((a) => a.waitForSubnetFile()))).map((e) => subnetOf(e.FLANNEL_SUBNET));
+    subnets = (await Promise.all(agents.map((a) => a.waitForSubnetFile({ timeoutMs: 40_000 })))).map((e) => subnetOf(e.FLANNEL_SUBNET));
   });
 
   after(async () => {
@@ -81,5 +81,16 @@ describe('tencent-vpc: three hosts, real etcd, the API stand-in in a namespace',
     await cluster.etcdctl(['del', subnetKey(subnets[2]!)]);
     await waitRoutes(new Map(subnets.slice(0, 2).map((s, k) => [s, `NORMAL_CVM ${cluster.hostAddress(k + 1)}`])), 'the leaving host\'s route gone');
     assert.ok((await routesOf()).some((r) => r.DestinationCidrBlock === OUTSIDE.DestinationCidrBlock));
+  });
+
+  it('a wrong key stops the agent with exit 1 and the API\'s AuthFailure code, the key not in the log', async () => {
+    const wrong = 'not-the-cluster-secret-key-00001';
+    const agent = cluster.startAgent(3, {
+      env: { ACCESS_KEY_ID: SECRET_ID, ACCESS_KEY_SECRET: wrong, TENCENTCLOUD_VPC_ENDPOINT: api.url, TENCENTCLOUD_METADATA_ENDPOINT: api.url },
+    });
+    assert.equal(await agent.waitForExit({ timeoutMs: 40_000 }), 1);
+    const log = await agent.readLog();
+    assert.match(log, /tencent-vpc DescribeRouteTables: AuthFailure\.SignatureFailure/);
+    assert.ok(!log.includes(wrong) && !log.includes(SECRET_KEY));
   });
 });
