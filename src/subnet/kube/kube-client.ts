@@ -129,8 +129,11 @@ export class HttpKubeApi implements KubeApi {
     const { signal } = opts;
     signal.throwIfAborted();
     const query = `?watch=true&resourceVersion=${encodeURIComponent(opts.resourceVersion)}&allowWatchBookmarks=true&timeoutSeconds=${opts.timeoutSeconds}`;
+    // The request deadline covers the opening (the response's head); the stream may then be long.
+    const opening = new AbortController();
+    const deadline = setTimeout(() => opening.abort(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
     try {
-      const res = await this.http.open({ method: 'GET', path: `/api/v1/nodes${query}`, signal });
+      const res = await this.http.open({ method: 'GET', path: `/api/v1/nodes${query}`, signal: AbortSignal.any([signal, opening.signal]) }).finally(() => clearTimeout(deadline));
       if (res.statusCode !== 200) throw await this.failed(res, endpoint, 'watch nodes');
       const picker = new JsonPicker({
         picks: WATCH_PICKS,
@@ -144,6 +147,15 @@ export class HttpKubeApi implements KubeApi {
       throw translate(err, endpoint, 'watch nodes', signal);
     }
     signal.throwIfAborted();
+  }
+
+  async probe(signal: AbortSignal): Promise<void> {
+    const endpoint = `${this.server}/version`;
+    try {
+      await readText(await this.http.open({ method: 'GET', path: '/version', signal }), 0);
+    } catch (err) {
+      throw translate(err, endpoint, 'GET /version', signal);
+    }
   }
 
   async patchNodeStatus(name: string, patch: object, signal: AbortSignal): Promise<void> {

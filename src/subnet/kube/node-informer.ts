@@ -6,6 +6,11 @@
  * keeps failing). "410 Gone"/Expired (as an HTTP status or an ERROR event) means the version
  * has left the server's history: the cache is re-listed (a fresh, consistent list) and listeners
  * get a resync. A watch silent for longer than its timeout is abandoned and re-opened.
+ *
+ * Silence is normal (nodes change rarely; a real API server sends a bookmark about once a
+ * minute), so after `watchProbeAfterMs` without an event the server is asked for /version; no
+ * answer within `watchProbeTimeoutMs` (a connection that stopped answering: packets dropped,
+ * no RST) abandons the watch, which is re-opened from the last resourceVersion seen.
  */
 import type { StoreMetrics } from '../../metrics/agent-metrics.js';
 import { ChangeSignal } from '../../async/change-signal.js';
@@ -34,6 +39,10 @@ export interface NodeInformerOptions {
   /** Backoff between failed lists / watches (ms). */
   readonly listBackoff?: { initialMs: number; maxMs: number };
   readonly watchBackoff?: { initialMs: number; maxMs: number };
+  /** Silence on the watch before the API server is probed (default 30 s). */
+  readonly watchProbeAfterMs?: number;
+  /** The probe's deadline (default 10 s). */
+  readonly watchProbeTimeoutMs?: number;
   /** Watches re-opened (flannel_store_watch_resumes_total{store="kube"}). */
   readonly metrics?: StoreMetrics;
 }
@@ -200,13 +209,20 @@ export class NodeInformer {
     signal.addEventListener('abort', stopScope, { once: true });
     // A watch that stays silent past its own timeout (plus grace) is dead: a half-open connection.
     const grace = (timeoutSeconds + 30) * 1000;
-    let watchdog = setTimeout(() => scope.abort(new Error('silent')), grace);
+    let abandoned = '';
+    const abandon = (why: string) => {
+      abandoned = why;
+      scope.abort(new Error(why));
+    };
+    let watchdog = setTimeout(() => abandon(`silent for ${grace / 1000} s`), grace);
+    const prober = new SilenceProber(this.opts.api, scope.signal, this.opts.watchProbeAfterMs ?? 30_000, this.opts.watchProbeTimeoutMs ?? 10_000, abandon);
     let delivered = false;
     let expired: ExpiredError | undefined;
     const onEvent = (ev: WatchEvent) => {
       if (expired) return;
       clearTimeout(watchdog);
-      watchdog = setTimeout(() => scope.abort(new Error('silent')), grace);
+      watchdog = setTimeout(() => abandon(`silent for ${grace / 1000} s`), grace);
+      prober.heard();
       delivered = true;
       expired = this.apply(ev);
       if (expired) scope.abort(expired);
@@ -216,13 +232,14 @@ export class NodeInformer {
     } catch (err) {
       if (expired) throw expired;
       if (signal.aborted) throw err;
-      if (scope.signal.aborted) {
-        this.log.warn(`node watch silent for ${grace / 1000} s; re-opening`);
+      if (abandoned !== '') {
+        this.log.warn(`node watch abandoned (${abandoned}); re-opening from resourceVersion ${this.resourceVersion}`);
         return false;
       }
       throw err;
     } finally {
       clearTimeout(watchdog);
+      prober.stop();
       signal.removeEventListener('abort', stopScope);
     }
     if (expired) throw expired;
@@ -253,5 +270,52 @@ export class NodeInformer {
     this.nodes.set(next.name, next);
     if (!sameNodeInfo(prev, next)) for (const l of this.listeners) l.onChange(prev, next);
     return undefined;
+  }
+}
+
+/**
+ * While a watch is open: after `afterMs` without hearing from it, asks the API server whether it
+ * answers (KubeApi.probe); no answer within `timeoutMs` calls `abandon`. Re-armed by heard().
+ */
+class SilenceProber {
+  private timer: NodeJS.Timeout | undefined;
+  private probing = false;
+
+  constructor(
+    private readonly api: KubeApi,
+    private readonly signal: AbortSignal,
+    private readonly afterMs: number,
+    private readonly timeoutMs: number,
+    private readonly abandon: (why: string) => void,
+  ) {
+    if (api.probe !== undefined) this.arm();
+  }
+
+  heard(): void {
+    if (!this.probing) this.arm();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  private arm(): void {
+    clearTimeout(this.timer);
+    if (this.signal.aborted) return;
+    this.timer = setTimeout(() => void this.probe(), this.afterMs);
+    this.timer.unref();
+  }
+
+  private async probe(): Promise<void> {
+    this.probing = true;
+    try {
+      await this.api.probe!(AbortSignal.any([this.signal, AbortSignal.timeout(this.timeoutMs)]));
+    } catch (err) {
+      if (!this.signal.aborted) this.abandon(`silent for ${this.afterMs / 1000} s and the API server did not answer a probe within ${this.timeoutMs / 1000} s: ${errorMessage(err)}`);
+      return;
+    } finally {
+      this.probing = false;
+    }
+    this.arm();
   }
 }
