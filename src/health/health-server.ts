@@ -9,7 +9,7 @@ export interface ReadinessState {
   reason(): string;
 }
 
-/** Serves /healthz (alive), /readyz (200 when ready, else 503) and, given metrics, /metrics on ip:port. */
+/** Serves /healthz (alive), /readyz (200 when ready, else 503) and, given metrics, /metrics and /status (JSON) on ip:port. */
 export async function startHealthServer(opts: {
   ip: string;
   port: number;
@@ -26,6 +26,9 @@ export async function startHealthServer(opts: {
     } else if (path === '/readyz') {
       if (opts.state.ready()) res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       else res.writeHead(503, { 'content-type': 'text/plain' }).end(`not ready: ${opts.state.reason()}\n`);
+    } else if (path === '/status' && metrics?.status) {
+      const body = { ready: opts.state.ready(), reason: opts.state.ready() ? null : opts.state.reason(), ...metrics.status() };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
     } else if (path === '/metrics' && metrics) {
       metrics.render().then(
         (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
@@ -40,6 +43,6 @@ export async function startHealthServer(opts: {
     server.once('error', reject);
     server.listen(opts.port, opts.ip, () => resolve());
   });
-  opts.logger.info(`serving /healthz, /readyz${opts.metrics ? ' and /metrics' : ''} on ${opts.ip}:${opts.port}`);
+  opts.logger.info(`serving /healthz, /readyz${opts.metrics ? ', /metrics and /status' : ''} on ${opts.ip}:${opts.port}`);
   return server;
 }

@@ -17,10 +17,24 @@ export interface BuildFacts {
   readonly nodeVersion: string;
 }
 
-/** What the health server needs to answer /metrics. */
+/** What the health server needs to answer /metrics (and /status, when given). */
 export interface MetricsExposition {
   readonly contentType: string;
   render(): Promise<string>;
+  /** The agent's state as JSON for /status (flannelctl status): what the counters cannot say, e.g. when. */
+  status?(): AgentStatus;
+}
+
+/** /status: the lease, peers, the last reconcile and rule check, with times (ISO 8601). */
+export interface AgentStatus {
+  readonly lease: { readonly subnets: readonly string[]; readonly expiresAt: string | null } | null;
+  /** The backend type, as its peers are counted (null before any is). */
+  readonly backend: string | null;
+  readonly remoteLeases: number;
+  /** Peers programmed by family, e.g. { "ipv4": 3 }. */
+  readonly peersProgrammed: Readonly<Record<string, number>>;
+  readonly reconcile: { readonly runs: number; readonly lastAt: string | null; readonly lastDurationSeconds: number | null; readonly lastRepairs: number | null; readonly repairsTotal: number };
+  readonly rules: { readonly resyncs: number; readonly lastCheckAt: string | null; readonly lastRestored: number | null; readonly restorationsTotal: number };
 }
 
 export interface PromMetrics extends AgentMetrics, MetricsExposition {}
@@ -110,14 +124,33 @@ export function createPromMetrics(build: BuildFacts, now: () => number = Date.no
     registers,
   });
 
+  // What /status shows besides the counters: the last of each event, with its time.
+  const st = {
+    subnets: undefined as readonly string[] | undefined,
+    backend: null as string | null,
+    remote: 0,
+    peers: {} as Record<string, number>,
+    reconcile: { runs: 0, lastAt: null as number | null, lastDuration: null as number | null, lastRepairs: null as number | null, repairs: 0 },
+    rules: { resyncs: 0, lastAt: null as number | null, lastRestored: null as number | null, restored: 0 },
+  };
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   const hold = (lease: LeaseFacts) => {
     leaseHeld.reset();
     for (const s of lease.subnets) leaseHeld.set({ subnet: s }, 1);
     expiration = lease.expiration;
+    st.subnets = lease.subnets;
   };
   return {
     contentType: registry.contentType,
     render: () => registry.metrics(),
+    status: () => ({
+      lease: st.subnets === undefined ? null : { subnets: st.subnets, expiresAt: expiration ? expiration.toISOString() : null },
+      backend: st.backend,
+      remoteLeases: st.remote,
+      peersProgrammed: { ...st.peers },
+      reconcile: { runs: st.reconcile.runs, lastAt: iso(st.reconcile.lastAt), lastDurationSeconds: st.reconcile.lastDuration, lastRepairs: st.reconcile.lastRepairs, repairsTotal: st.reconcile.repairs },
+      rules: { resyncs: st.rules.resyncs, lastCheckAt: iso(st.rules.lastAt), lastRestored: st.rules.lastRestored, restorationsTotal: st.rules.restored },
+    }),
     leaseHeld: hold,
     leaseRenewed(lease) {
       renewals.inc();
@@ -127,12 +160,20 @@ export function createPromMetrics(build: BuildFacts, now: () => number = Date.no
       reacquisitions.inc();
       hold(lease);
     },
-    remoteLeases: (n) => remoteLeases.set(n),
-    peersProgrammed: (backend, family, n) => peers.set({ backend, family }, n),
+    remoteLeases(n) {
+      remoteLeases.set(n);
+      st.remote = n;
+    },
+    peersProgrammed(backend, family, n) {
+      peers.set({ backend, family }, n);
+      st.backend = backend;
+      st.peers[family] = n;
+    },
     reconcileRun(seconds, repairs) {
       reconcileRuns.inc();
       reconcileDuration.observe(seconds);
       if (repairs > 0) reconcileRepairs.inc(repairs);
+      Object.assign(st.reconcile, { runs: st.reconcile.runs + 1, lastAt: now(), lastDuration: seconds, lastRepairs: repairs, repairs: st.reconcile.repairs + repairs });
     },
     kernelOp: (kind, result) => kernelOps.inc({ kind, result }),
     storeRequest: (store, result) => storeRequests.inc({ store, result }),
@@ -141,6 +182,7 @@ export function createPromMetrics(build: BuildFacts, now: () => number = Date.no
     ruleResync(restored) {
       ruleResyncs.inc();
       if (restored > 0) ruleRestorations.inc(restored);
+      Object.assign(st.rules, { resyncs: st.rules.resyncs + 1, lastAt: now(), lastRestored: restored, restored: st.rules.restored + restored });
     },
   };
 }
