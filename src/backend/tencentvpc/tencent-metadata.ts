@@ -1,5 +1,5 @@
 import { errorMessage } from '../../errors.js';
-import { CloudApiError } from '../cloud/cloud-errors.js';
+import { CloudApiError, isTransientNetworkError } from '../cloud/cloud-errors.js';
 
 /** What flannel reads from the CVM metadata service: the region and the VPC of the primary NIC. */
 export interface TencentInstanceFacts {
@@ -46,10 +46,20 @@ async function metadataGet(opts: MetadataOptions, path: string, signal: AbortSig
     res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(opts.timeoutMs ?? 5000)]) });
   } catch (err) {
     if (signal.aborted) throw err;
-    throw new TencentMetadataError(url, `no answer: ${errorMessage(err)}`, true, err);
+    // Refused, reset, timed out: the service may come back (retried). A name that does not resolve
+    // (ENOTFOUND) means this is no Tencent CVM, or the override is wrong: not retried.
+    const transient = isTransientNetworkError(err);
+    const hint = transient ? '' : ` (is this a Tencent Cloud CVM? the endpoint can be set with TENCENTCLOUD_METADATA_ENDPOINT)`;
+    throw new TencentMetadataError(url, `no answer: ${describe(err)}${hint}`, transient, err);
   }
   const body = (await res.text()).trim();
   if (res.status !== 200) throw new TencentMetadataError(url, `HTTP ${res.status}`, res.status >= 500);
   if (body === '' || /\s/.test(body)) throw new TencentMetadataError(url, `unusable answer ${JSON.stringify(body.slice(0, 64))}`, false);
   return body;
+}
+
+/** fetch's own message is "fetch failed"; the reason is in its cause. */
+function describe(err: unknown): string {
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof Error ? `${errorMessage(err)}: ${cause.message}` : errorMessage(err);
 }

@@ -41,14 +41,15 @@ export async function createTencentVpcClient(opts: TencentVpcClientOptions): Pro
   };
   const CommonClient = sdk.CommonClient ?? sdk.default?.CommonClient;
   const connect = opts.api.connectAddress;
-  const agentOpts = connect !== undefined ? { keepAlive: true, lookup: fixedLookup(connect) } : { keepAlive: true };
-  const agent = opts.api.protocol === 'http://' ? new HttpAgent(agentOpts) : new HttpsAgent(agentOpts);
+  // Only for an address override: an agent of our own turns off the SDK's proxy support (http_proxy).
+  const agentOpts = connect !== undefined ? { keepAlive: true, lookup: fixedLookup(connect) } : undefined;
+  const agent = agentOpts === undefined ? undefined : opts.api.protocol === 'http://' ? new HttpAgent(agentOpts) : new HttpsAgent(agentOpts);
   const client = new CommonClient(opts.api.endpoint, TENCENT_VPC_API_VERSION, {
     credential: { secretId: opts.accessKeyId, secretKey: opts.accessKeySecret },
     region: opts.region,
     profile: {
       signMethod: 'TC3-HMAC-SHA256',
-      httpProfile: { reqMethod: 'POST', endpoint: opts.api.endpoint, protocol: opts.api.protocol, reqTimeout: opts.timeoutSeconds ?? 10, agent },
+      httpProfile: { reqMethod: 'POST', endpoint: opts.api.endpoint, protocol: opts.api.protocol, reqTimeout: opts.timeoutSeconds ?? 10, ...(agent ? { agent } : {}) },
     },
   });
   return {
