@@ -295,7 +295,14 @@ export class JsonPicker {
     const raw = this.parts.length === 1 ? (this.parts[0] as Buffer).toString('utf8') : Buffer.concat(this.parts).toString('utf8');
     this.parts = [];
     this.partStart = -1;
-    const key = this.keyHasEscape ? (JSON.parse(`"${raw}"`) as string) : raw;
+    let key = raw;
+    if (this.keyHasEscape) {
+      try {
+        key = JSON.parse(`"${raw}"`) as string;
+      } catch (err) {
+        throw new JsonPickError(`bad key near byte ${this.offset + end}: ${(err as Error).message}`);
+      }
+    }
     const top = this.stack[this.stack.length - 1] as Frame;
     top.key = key;
     top.next = top.node.children?.get(key);

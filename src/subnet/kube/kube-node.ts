@@ -4,6 +4,7 @@
  * cost little), and the lease a node's annotations stand for (nodeToLease in kube.go).
  */
 import type { NetworkConfig } from '../../config/network-config.js';
+import { MalformedInputError } from '../../errors.js';
 import { IPNetwork } from '../../ip/ip-network.js';
 import type { Lease } from '../../lease/lease.js';
 import { overwriteIP, type AnnotationKeys } from './kube-annotations.js';
@@ -60,11 +61,11 @@ export interface NodeSubnets {
 
 /**
  * The node's pod CIDRs by family. As flannel: at most two (IPv4, IPv6 or one of each); a later
- * entry of a family replaces an earlier one. Throws a RangeError naming the bad value.
+ * entry of a family replaces an earlier one. Throws a MalformedInputError naming the bad value.
  */
 export function nodeSubnets(node: NodeInfo): NodeSubnets {
   if (node.podCIDRs.length > 2) {
-    throw new RangeError(`node ${JSON.stringify(node.name)}: spec.podCIDRs=${JSON.stringify(node.podCIDRs)}: at most one IPv4 and one IPv6 CIDR`);
+    throw new MalformedInputError(`node ${JSON.stringify(node.name)}`, 'spec.podCIDRs', node.podCIDRs, 'at most one IPv4 and one IPv6 CIDR');
   }
   let v4: IPNetwork | undefined;
   let v6: IPNetwork | undefined;
@@ -73,7 +74,7 @@ export function nodeSubnets(node: NodeInfo): NodeSubnets {
     try {
       net = IPNetwork.parse(text);
     } catch {
-      throw new RangeError(`node ${JSON.stringify(node.name)}: podCIDR ${JSON.stringify(text)} is not a CIDR`);
+      throw new MalformedInputError(`node ${JSON.stringify(node.name)}`, 'spec.podCIDRs', text, 'not a CIDR');
     }
     if (net.family === 4) v4 = net;
     else v6 = net;
