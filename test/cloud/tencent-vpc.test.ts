@@ -173,6 +173,26 @@ describe('tencent-vpc through the SDK against the stand-in', () => {
     }
   });
 
+  it('a table that fills up while running is logged as full, naming table and limit, and the route returns once there is room', async () => {
+    const r = await rig();
+    const lines: string[] = [];
+    try {
+      const { ac, running } = await start(r, lines);
+      await r.control('POST', '/routes/delete', { destination: OWN });
+      await r.control('POST', '/quota', { limit: routes(r.standin.state()).length });
+      const end = Date.now() + 8000;
+      while (!/route table rtb-flannel1 is full \(its limit of 50 routes\)/.test(lines.join('')) && Date.now() < end) await new Promise((res) => setTimeout(res, 10));
+      assert.match(lines.join(''), /E\d{4} .*route table rtb-flannel1 is full \(its limit of 50 routes\)/);
+      assert.equal(routeTo(r.standin.state(), OWN), undefined);
+      await r.control('POST', '/quota', { limit: 50 });
+      await until(r, (st) => routeTo(st, OWN) !== undefined, 'the route back once the quota allows it');
+      ac.abort();
+      await running;
+    } finally {
+      await r.close();
+    }
+  });
+
   it('survives throttling, InternalError, HTTP 503 and a 10 s outage, then catches up', async () => {
     const r = await rig();
     const lines: string[] = [];
