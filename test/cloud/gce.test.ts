@@ -159,8 +159,104 @@ describe('gce through the SDK against the stand-in', () => {
       await r.close();
     }
   });
-});
 
-void CloudApiError;
-void RouteTableFullError;
-void ConfigError;
+  it('replaces an own-named route that points elsewhere, puts back a route deleted by hand, and waits out throttling and 5xx', async () => {
+    const r = await rig();
+    const lines: string[] = [];
+    try {
+      // A stale route of this subnet from an earlier instance (flannel's handleMatchingRoute case).
+      await r.control('POST', '/routes/add', { name: 'flannel-10-244-1-0-24', destRange: OWN, nextHopInstance: `${LINK}zones/us-central1-a/instances/old-host` });
+      const { ac, running } = await start(r, lines);
+      assert.equal(routeTo(r.standin.state(), OWN)?.nextHopInstance, SELF);
+      assert.ok(lines.some((l) => l.includes('replacing route flannel-10-244-1-0-24')), lines.join(''));
+      // Deleted by hand: the periodic reconcile puts it back, through throttling and then 5xx.
+      await r.control('POST', '/fault', { kind: 'throttle', count: 3 });
+      await r.control('POST', '/routes/delete', { name: 'flannel-10-244-1-0-24' });
+      let s = await until(r, (x) => routeTo(x, OWN)?.nextHopInstance === SELF, 'the hand-deleted route to come back');
+      assert.ok((s.answered['429'] ?? 0) >= 3, JSON.stringify(s.answered));
+      await r.control('POST', '/fault', { kind: 'http5xx', count: 3 });
+      await r.control('POST', '/routes/delete', { name: 'flannel-10-244-1-0-24' });
+      s = await until(r, (x) => routeTo(x, OWN)?.nextHopInstance === SELF, 'the route to come back after 5xx');
+      assert.ok((s.answered['503'] ?? 0) >= 3, JSON.stringify(s.answered));
+      ac.abort();
+      await running;
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('survives a 10 s API outage: keeps running, routes stay, catches up when the API is back', async () => {
+    const r = await rig();
+    const lines: string[] = [];
+    try {
+      const { q, ac, running } = await start(r, lines);
+      await r.control('POST', '/fault', { kind: 'outage', ms: 10_000 });
+      q.push([{ type: 'added', lease: lease('10.244.3.0/24') }]);
+      await r.control('POST', '/routes/add', { name: 'flannel-10-244-4-0-24', destRange: '10.244.4.0/24', nextHopIp: '10.128.0.60' });
+      // The loop sees the API down (connections reset) and keeps trying.
+      const end = Date.now() + 8000;
+      while (!lines.some((l) => l.includes('route reconcile failed')) && Date.now() < end) await new Promise((res) => setTimeout(res, 10));
+      assert.ok(lines.some((l) => l.includes('route reconcile failed')), 'the outage was noticed');
+      assert.ok(routeTo(r.standin.state(), OWN), 'the own route stays during the outage');
+      // 10 s pass on the stand-in's clock: the API answers again and the loop catches up (the orphan goes).
+      r.clock.offset += 10_000;
+      await until(r, (x) => !routeTo(x, '10.244.4.0/24'), 'the loop to catch up after the outage', 15_000);
+      await until(r, () => lines.some((l) => l.includes('reachable again')), 'the recovery to be logged');
+      ac.abort();
+      await running;
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('wrong credentials, a missing permission, a missing network and a full ROUTES quota fail the start with clear errors', async () => {
+    const cases: { what: string; opts?: Record<string, string>; backend?: Record<string, unknown>; check: (e: unknown) => boolean }[] = [
+      {
+        what: 'an instance without the compute scope',
+        opts: { scopes: 'https://www.googleapis.com/auth/devstorage.read_only' },
+        check: (e) => e instanceof CloudApiError && !e.retryable && e.apiCode === 'PERMISSION_DENIED' && /insufficient authentication scopes.*compute OAuth scope/.test(e.message),
+      },
+      {
+        what: 'an instance without a service account',
+        opts: { scopes: 'none' },
+        check: (e) => e instanceof CloudApiError && !e.retryable && /credentials/.test(e.message),
+      },
+      {
+        what: 'no compute.routes.create permission',
+        opts: { deny: 'compute.routes.create' },
+        check: (e) => e instanceof CloudApiError && !e.retryable && /Required 'compute\.routes\.create' permission/.test(e.message),
+      },
+      {
+        what: 'a missing network',
+        backend: { Network: 'no-such-net' },
+        check: (e) => e instanceof CloudApiError && !e.retryable && e.apiCode === 'NOT_FOUND' && /compute\.networks\.get projects\/flannel-test\/global\/networks\/no-such-net/.test(e.message),
+      },
+      {
+        what: 'a full ROUTES quota',
+        opts: { quota: '0' },
+        check: (e) => e instanceof RouteTableFullError && e.table === 'network default' && e.limit === 0 && /Quota 'ROUTES' exceeded/.test(e.message),
+      },
+    ];
+    for (const c of cases) {
+      const r = await rig(c.opts);
+      const lines: string[] = [];
+      try {
+        await assert.rejects(start(r, lines, c.backend), (e: unknown) => {
+          assert.ok(c.check(e), `${c.what}: ${String(e)}`);
+          return true;
+        });
+        assert.ok(!lines.join('').includes('ya29.'), 'no access token in the log');
+      } finally {
+        await r.close();
+      }
+    }
+  });
+
+  it('a bad option fails before the lease is taken, naming the field', async () => {
+    let leased = false;
+    const ctx = { ...context([], { Project: 'Bad_Project' }), acquireLease: () => ((leased = true), Promise.resolve(lease(OWN))) };
+    await assert.rejects(new GceBackend(FAST).registerNetwork(ctx, AbortSignal.timeout(5000)), (e: unknown) => e instanceof ConfigError && e.field === 'Backend.Project');
+    assert.equal(leased, false);
+  });
+
+});

@@ -104,7 +104,9 @@ async function loadComputeClients() {
  */
 async function initializeClients(clients: GceClients, signal: AbortSignal): Promise<void> {
   try {
-    await raceAbort(clients.routes.auth.getClient(), signal);
+    const auth = await raceAbort(clients.routes.auth.getClient(), signal);
+    // A first token now: a missing service account or a refused key fails here, as a credentials error.
+    await raceAbort(auth.getAccessToken(), signal);
     await raceAbort(Promise.all(Object.values(clients).map((c: { initialize(): Promise<unknown> }) => c.initialize())), signal);
   } catch (err) {
     if (signal.aborted) throw signal.reason;
