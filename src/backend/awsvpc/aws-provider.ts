@@ -68,7 +68,7 @@ export async function connectAws(ctx: BackendContext, cfg: AwsVpcConfig, signal:
     await send('ModifyNetworkInterfaceAttribute', () =>
       client.send(new sdk.ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: inst.eni, SourceDestCheck: { Value: false } }), { abortSignal: signal }),
     );
-    ctx.logger.info(`aws-vpc: source/destination check off on ${inst.eni}`);
+    ctx.logger.info(`source/destination check off on ${inst.eni}`);
   } catch (err) {
     if (signal.aborted) throw err;
     ctx.logger.warn(`failed to disable SourceDestCheck on ${inst.eni}: ${(err as Error).message}`);
@@ -85,9 +85,9 @@ export async function connectAws(ctx: BackendContext, cfg: AwsVpcConfig, signal:
       );
       found = main.RouteTables?.[0]?.RouteTableId;
       if (!found) throw new CloudApiError('aws-vpc', 'DescribeRouteTables', `no route table for subnet ${inst.subnetId} and no main route table in ${inst.vpcId}; set Backend.RouteTableID`, { retryable: false });
-      ctx.logger.info(`aws-vpc: subnet ${inst.subnetId} has no route table of its own; using the main table ${found} of ${inst.vpcId}`);
+      ctx.logger.info(`subnet ${inst.subnetId} has no route table of its own; using the main table ${found} of ${inst.vpcId}`);
     } else {
-      ctx.logger.info(`aws-vpc: found route table ${found} of subnet ${inst.subnetId}`);
+      ctx.logger.info(`found route table ${found} of subnet ${inst.subnetId}`);
     }
     ids = [found];
   }

@@ -15,7 +15,7 @@ export class AwsVpcBackend implements Backend {
 
   async registerNetwork(ctx: BackendContext, signal: AbortSignal): Promise<Network> {
     const cfg = parseAwsVpcConfig(ctx.config.backend);
-    ctx.logger.info(`aws-vpc: RouteTableID ${cfg.routeTableIds ? cfg.routeTableIds.join(', ') : '(not set: discovered)'}`);
+    ctx.logger.info(`RouteTableID ${cfg.routeTableIds ? cfg.routeTableIds.join(', ') : '(not set: discovered)'}`);
     return registerCloudRouteNetwork(
       ctx,
       {

@@ -71,8 +71,8 @@ export async function registerCloudRouteNetwork(ctx: BackendContext, opts: Cloud
   const own = lease.subnet;
   if (!own) throw new ConfigError('Network', network.toString(), `the ${opts.type} backend got a lease without an IPv4 subnet`);
   const backoff = () => new Backoff(opts.backoffInitialMs ?? 1000, opts.backoffMaxMs ?? 30_000, opts.random);
-  const provider = await retryStart(() => opts.connect(signal), `${opts.type}: discovering this instance`, backoff(), Infinity, log, signal);
-  log.info(`${opts.type}: instance ${provider.instance}, route table(s) ${provider.tables.map((t) => t.name).join(', ')}`);
+  const provider = await retryStart(() => opts.connect(signal), 'discovering this instance', backoff(), Infinity, log, signal);
+  log.info(`instance ${provider.instance}, route table(s) ${provider.tables.map((t) => t.name).join(', ')}`);
   const loop = new CloudRouteLoop({ provider, network, own, ctx, resyncMs, opts, backoff });
   await loop.placeOwnRoutes(signal);
   return { lease, mtu: ctx.extIface.mtu, run: (events, runSignal) => loop.run(events, runSignal) };
@@ -138,7 +138,7 @@ export class CloudRouteLoop {
     const attempts = this.p.opts.startAttempts ?? 4;
     for (const table of this.p.provider.tables) {
       try {
-        await retryStart(() => this.ensureOwn(table, signal), `${this.p.provider.type}: route ${this.p.own.toString()} in ${table.name}`, this.p.backoff(), attempts, this.log, signal);
+        await retryStart(() => this.ensureOwn(table, signal), `placing route ${this.p.own.toString()} in ${table.name}`, this.p.backoff(), attempts, this.log, signal);
       } catch (err) {
         if (signal.aborted || !isRetryable(err)) {
           if (err instanceof RouteTableFullError) this.log.error(`${err.message}: cannot place this host's route ${this.p.own.toString()}`);
@@ -189,7 +189,7 @@ export class CloudRouteLoop {
       while (!signal.aborted) {
         try {
           await this.pass(signal);
-          if (this.failures > 0) this.log.info(`${this.p.provider.type}: route tables reachable again after ${this.failures} failed passes; caught up`);
+          if (this.failures > 0) this.log.info(`route tables reachable again after ${this.failures} failed passes; caught up`);
           this.failures = 0;
           backoff.reset();
           await this.wake.wait(signal, this.p.resyncMs);
@@ -198,7 +198,7 @@ export class CloudRouteLoop {
           this.failures++;
           const delay = Math.min(backoff.nextDelay(), Math.max(this.p.resyncMs, 1000));
           const how = isRetryable(err) ? 'retrying' : 'not retryable; trying again';
-          const line = `${this.p.provider.type}: route reconcile failed (${this.failures} in a row): ${errorMessage(err)}; ${how} in ${delay} ms`;
+          const line = `route reconcile failed (${this.failures} in a row): ${errorMessage(err)}; ${how} in ${delay} ms`;
           if (this.failures === 1 || !isRetryable(err)) this.log.error(line);
           else this.log.warn(line);
           await sleep(delay, signal).catch(() => {});
