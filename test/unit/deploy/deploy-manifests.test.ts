@@ -274,3 +274,44 @@ describe('deploy/flanneld.service', () => {
     assert.deepEqual(o.etcdEndpoints, ['https://10.0.0.2:2379']);
   });
 });
+
+describe('Prometheus scraping and deploy/grafana-dashboard.json', () => {
+  it("annotates the agent's pods for scraping, on the health port flanneld serves /metrics on", () => {
+    const a = ds.spec.template.metadata.annotations ?? {};
+    const o = agentOptions(agent.args);
+    assert.ok(o.healthzPort > 0, 'flanneld runs with -healthz-port');
+    assert.notEqual(o.healthzIp, '127.0.0.1', 'reachable from Prometheus, not only loopback');
+    assert.deepEqual(a, { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(o.healthzPort), 'prometheus.io/path': '/metrics' });
+  });
+
+  it('queries only metrics flanneld exports, and charts every one of them', async () => {
+    const { createPromMetrics } = await import('../../../src/metrics/prom-metrics.js');
+    const text = await createPromMetrics({ version: 't', nodeVersion: 'v0' }).render();
+    const types = new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1] as string, m[2] as string]));
+    assert.ok(types.size >= 16, 'the registry lists its metrics');
+    const exported = new Set<string>();
+    for (const [name, type] of types) {
+      exported.add(name);
+      if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) exported.add(name + s);
+    }
+    const dash = JSON.parse(read('deploy/grafana-dashboard.json')) as any;
+    const exprs: string[] = [];
+    const walk = (panels: any[]) => {
+      for (const p of panels ?? []) {
+        for (const t of p.targets ?? []) exprs.push(String(t.expr));
+        walk(p.panels);
+      }
+    };
+    walk(dash.panels);
+    assert.ok(exprs.length > 10, 'the dashboard has queries');
+    const used = new Set(exprs.flatMap((e) => [...e.matchAll(/\bflannel_[a-z0-9_]+/g)].map((m) => m[0])));
+    for (const name of used) assert.ok(exported.has(name), `the dashboard queries ${name}, which flanneld does not export`);
+    for (const name of types.keys()) {
+      assert.ok([...used].some((u) => u === name || u.startsWith(`${name}_`)), `${name} is on no panel`);
+    }
+    assert.equal(dash.uid, 'flannel-ts');
+    const vars = new Set((dash.templating?.list ?? []).map((v: any) => v.name));
+    assert.ok(vars.has('datasource') && vars.has('instance'), 'data source and host variables');
+    for (const e of exprs) assert.match(e, /instance=~"\$instance"/, `every query follows the host selection: ${e}`);
+  });
+});
