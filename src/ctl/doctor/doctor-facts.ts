@@ -29,6 +29,8 @@ export interface StoreFacts {
   readonly configError?: string;
   readonly leases?: readonly StoredLease[];
   readonly leasesError?: string;
+  /** kube: nodes listed that stand for no lease, with why ("no IPv4 podCIDR", no annotations yet). */
+  readonly skipped?: readonly { readonly node: string; readonly reason: string }[];
 }
 
 /** Who this host is, for finding its own lease. */

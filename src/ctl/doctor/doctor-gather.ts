@@ -67,7 +67,7 @@ async function gatherStore(o: GatherOptions): Promise<StoreFacts> {
   }
   try {
     const listing = await store.listLeases(o.signal);
-    return { config, configError, leases: listing.leases.map((l) => ({ lease: l.lease, nodeName: l.node, ttlSeconds: l.ttlSeconds, reserved: l.reserved })) };
+    return { config, configError, leases: listing.leases.map((l) => ({ lease: l.lease, nodeName: l.node, ttlSeconds: l.ttlSeconds, reserved: l.reserved })), skipped: listing.skipped };
   } catch (err) {
     return { config, configError, leasesError: `${store.where}: ${errorMessage(err)}` };
   }

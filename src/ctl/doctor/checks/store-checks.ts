@@ -33,6 +33,18 @@ export function checkStore(v: DoctorView): Finding[] {
 export function checkOwnLease(v: DoctorView): Finding[] {
   if (v.facts.store.leases === undefined) return [];
   if (!v.own) {
+    const node = v.facts.host.nodeName;
+    const skipped = node === undefined ? undefined : v.facts.store.skipped?.find((n) => n.node === node);
+    if (skipped) {
+      return [
+        problem(
+          'lease',
+          `node ${node} is in the API but holds no lease: ${skipped.reason}`,
+          'flanneld on this node has not (or could not) set up its lease: a node without spec.podCIDR never gets one (flanneld waits, logging that the node has no pod CIDR), so pods here get no subnet.env and no other node routes to them',
+          `kubectl get node ${node} -o jsonpath='{.spec.podCIDRs}' must show a CIDR inside the network: start kube-controller-manager with --allocate-node-cidrs=true --cluster-cidr=<Network> (kubeadm init --pod-network-cidr), or set it on the node; then check flanneld's log on this node`,
+        ),
+      ];
+    }
     const who = v.facts.host.nodeName ?? [v.facts.host.publicIP, v.facts.host.publicIPv6].filter((x) => x !== undefined).map(String).join(', ');
     return [
       problem(

@@ -211,3 +211,14 @@ describe('doctor checks on a vxlan host', () => {
     assert.ok(fs.some((x) => x.check === 'subnet-env'));
   });
 });
+
+describe('doctor in kube mode', () => {
+  it('a node the API lists but that holds no lease: the store says why', () => {
+    const f = healthyFacts();
+    const facts = { ...f, host: { nodeName: 'n1' }, store: { ...f.store, leases: [{ ...lease(2), nodeName: 'n2' }], skipped: [{ node: 'n1', reason: 'no IPv4 podCIDR' }] } };
+    const e = runChecks(facts).filter((x) => x.severity === 'error' && x.check === 'lease');
+    assert.equal(e.length, 1);
+    assert.match(e[0]!.what, /^node n1 is in the API but holds no lease: no IPv4 podCIDR$/);
+    assert.match(e[0]!.fix ?? '', /--allocate-node-cidrs/);
+  });
+});
