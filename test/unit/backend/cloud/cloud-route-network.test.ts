@@ -185,3 +185,29 @@ describe('CloudRouteLoop', () => {
     await running;
   });
 });
+
+describe('CloudRouteLoop backoff', () => {
+  it('waits longer after each failed pass, doubling up to the cap (jitter pinned to its low end)', async () => {
+    const t = new FakeRouteTable('rtb-a');
+    const stamps: number[] = [];
+    const origList = t.list.bind(t);
+    t.list = (signal: AbortSignal) => {
+      stamps.push(Date.now());
+      return origList(signal);
+    };
+    const net = await registerCloudRouteNetwork(ctx(), { type: 'fake-vpc', connect: () => Promise.resolve(fakeProvider([t])), env: {}, backoffInitialMs: 40, backoffMaxMs: 160, random: () => 0, resyncMs: 5000 }, AbortSignal.timeout(5000));
+    t.failNext('list', throttled(), 6);
+    stamps.length = 0;
+    const ac = new AbortController();
+    const q = new AsyncQueue<readonly LeaseEvent[]>(ac.signal);
+    const running = net.run(q, ac.signal);
+    await waitFor(() => stamps.length >= 7, 'seven passes (six failing)');
+    ac.abort();
+    q.close();
+    await running;
+    const gaps = stamps.slice(1, 7).map((s, i) => s - stamps[i]!);
+    // Delays base/2 with random() = 0: 20, 40, 80, 80, 80, 80 ms (a slow machine only lengthens them).
+    [20, 40, 80, 80, 80, 80].forEach((want, i) => assert.ok(gaps[i]! >= want - 2, `gap ${i} = ${gaps[i]} ms, want >= ${want}`));
+    assert.ok(gaps[2]! < 1000, 'capped well below the resync period');
+  });
+});
