@@ -48,7 +48,8 @@ export function checkRules(v: DoctorView): Finding[] {
   const rules = v.facts.rules;
   const c = v.config;
   const own = v.own?.lease;
-  if (!rules || !c) return [];
+  // Without a lease flanneld has written no rules yet: nothing to compare.
+  if (!rules || !c || !own) return [];
   const out: Finding[] = [];
   const fams: [Family, IPNetwork | undefined, IPNetwork | undefined][] = [
     [4, c.enableIPv4 ? c.network : undefined, own?.subnet],

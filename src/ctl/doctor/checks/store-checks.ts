@@ -135,6 +135,6 @@ export function checkLeaseTable(v: DoctorView): Finding[] {
       }
     }
   }
-  if (out.length === 0) out.push(ok('leases', `${leases.length} leases: no public IP held twice, no overlapping subnets`));
+  if (out.length === 0) out.push(ok('leases', `${leases.length} lease${leases.length === 1 ? '' : 's'}: no public IP held twice, no overlapping subnets`));
   return out;
 }
