@@ -212,14 +212,14 @@ export class CloudRouteLoop {
   async pass(signal: AbortSignal): Promise<number> {
     const start = this.now();
     let repairs = 0;
-    let kept = 0;
+    let kept = Infinity;
     let failed: unknown;
     const removedNow = new Set(this.removed);
     for (const table of this.p.provider.tables) {
       try {
         const res = await this.reconcileTable(table, removedNow, signal);
         repairs += res.repairs;
-        kept += res.kept;
+        kept = Math.min(kept, res.kept);
       } catch (err) {
         failed ??= err;
       }
@@ -227,7 +227,8 @@ export class CloudRouteLoop {
     if (failed !== undefined) throw failed;
     // Every table is clean of these: forget them (a lease re-added meanwhile is not in removedNow's way).
     for (const s of removedNow) this.removed.delete(s);
-    this.p.ctx.metrics?.peersProgrammed('ipv4', kept);
+    // Peers whose route is in every table.
+    this.p.ctx.metrics?.peersProgrammed('ipv4', kept === Infinity ? 0 : kept);
     this.p.ctx.metrics?.reconcileRun((this.now() - start) / 1000, repairs);
     return repairs;
   }

@@ -27,7 +27,7 @@ export interface TablePlan {
   readonly remove: readonly { readonly route: CloudRoute; readonly reason: string }[];
   /** The orphans seen now (key -> first seen), to carry to the next pass. */
   readonly orphanSince: ReadonlyMap<string, number>;
-  /** Routes inside the network that stay (own and remote leases'), for metrics. */
+  /** Remote leases' routes found in the table (for flannel_peers_programmed). */
   readonly kept: number;
 }
 
@@ -68,7 +68,6 @@ export function planTable(routes: readonly CloudRoute[], input: PlanInput): Tabl
     const text = dst.toString();
     if (text === ownText) {
       if (route.targetsThisInstance) ownOk = true;
-      kept++;
       continue;
     }
     if (input.leases.has(text)) {

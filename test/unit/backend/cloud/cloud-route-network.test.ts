@@ -211,3 +211,27 @@ describe('CloudRouteLoop backoff', () => {
     assert.ok(gaps[2]! < 1000, 'capped well below the resync period');
   });
 });
+
+describe('CloudRouteLoop metrics', () => {
+  it('reports the remote leases routed in every table and each pass’s repairs', async () => {
+    const a = new FakeRouteTable('rtb-a');
+    const b = new FakeRouteTable('rtb-b');
+    a.routes.set('10.244.2.0/24', 'i-two');
+    b.routes.set('10.244.2.0/24', 'i-two');
+    a.routes.set('10.244.3.0/24', 'i-three');
+    const programmed: number[] = [];
+    const repairs: number[] = [];
+    const metrics = { peersProgrammed: (_f: string, n: number) => programmed.push(n), reconcileRun: (_s: number, r: number) => repairs.push(r) };
+    const net = await registerCloudRouteNetwork(ctx({ metrics }), { type: 'fake-vpc', connect: () => Promise.resolve(fakeProvider([a, b])), ...fast, resyncMs: 10 }, AbortSignal.timeout(5000));
+    const ac = new AbortController();
+    const q = new AsyncQueue<readonly LeaseEvent[]>(ac.signal);
+    const running = net.run(q, ac.signal);
+    q.push([{ type: 'added', lease: lease('10.244.2.0/24') }, { type: 'added', lease: lease('10.244.3.0/24') }]);
+    await waitFor(() => programmed.length >= 2 && programmed.at(-1) === 1, 'one peer routed in both tables');
+    b.routes.delete(OWN);
+    await waitFor(() => repairs.some((r) => r === 1), 'a pass with one repair');
+    ac.abort();
+    q.close();
+    await running;
+  });
+});
