@@ -30,8 +30,8 @@
  *
  * Options (strings): project (flannel-test), projectNumber (123456789012), networks (default;
  * comma list, the first is each instance's nic0 network), instances (comma list of
- * name@zone@ip; the metadata server answers as the instance whose ip the request comes from,
- * else as the first; default host-1@us-central1-a@127.0.0.1), scopes (comma list, default
+ * name@zone@ip[@scope|scope...]; the metadata server answers as the instance whose ip the request
+ * comes from, else as the first; default host-1@us-central1-a@127.0.0.1), scopes (comma list, default
  * https://www.googleapis.com/auth/compute; "none" = no service account), deny (IAM permissions
  * refused, comma list), quota (ROUTES quota, 250), pageSize (500), opStepMs (20), waitMs (1000).
  *
@@ -81,6 +81,8 @@ interface Instance {
   zone: string;
   ip: string;
   id: string;
+  /** Its service account's scopes; undefined = the stand-in's `scopes` option. */
+  scopes?: string[];
 }
 
 interface Operation {
@@ -138,8 +140,8 @@ export class GceStandin implements StandinApp {
     this.projectNumber = o['projectNumber'] ?? '123456789012';
     this.networks = (o['networks'] ?? 'default').split(',').filter(Boolean);
     this.instances = (o['instances'] ?? 'host-1@us-central1-a@127.0.0.1').split(',').map((spec) => {
-      const [name = '', zone = '', ip = ''] = spec.split('@');
-      return { name, zone, ip, id: String(this.nextId++) };
+      const [name = '', zone = '', ip = '', scopes] = spec.split('@');
+      return { name, zone, ip, id: String(this.nextId++), ...(scopes ? { scopes: scopes.split('|') } : {}) };
     });
     const scopes = o['scopes'] ?? COMPUTE_SCOPES[0]!;
     this.scopes = scopes === 'none' ? undefined : scopes.split(',');
@@ -191,13 +193,14 @@ export class GceStandin implements StandinApp {
       'instance/network-interfaces/0/network': `projects/${this.projectNumber}/networks/${net}`,
       'instance/network-interfaces/0/ip': inst.ip,
     };
-    if (this.scopes) {
+    const scopes = inst.scopes ?? this.scopes;
+    if (scopes) {
       values['instance/service-accounts/default/email'] = `${this.projectNumber}-compute@developer.gserviceaccount.com`;
-      values['instance/service-accounts/default/scopes'] = this.scopes.join('\n');
+      values['instance/service-accounts/default/scopes'] = scopes.join('\n');
     }
-    if (key === 'instance/service-accounts/default/token' && this.scopes) {
+    if (key === 'instance/service-accounts/default/token' && scopes) {
       const token = `ya29.standin-${randomBytes(12).toString('hex')}`;
-      this.tokens.set(token, this.scopes);
+      this.tokens.set(token, scopes);
       send(200, JSON.stringify({ access_token: token, expires_in: 3599, token_type: 'Bearer' }), 'application/json');
       return;
     }

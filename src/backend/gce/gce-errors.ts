@@ -56,7 +56,7 @@ export function translateGceError(err: unknown, operation: string): CloudApiErro
     // A legacy 403 `rateLimitExceeded`, or ErrorInfo reason RATE_LIMIT_EXCEEDED, is throttling too.
     const throttled = e.reason === 'RATE_LIMIT_EXCEEDED' || /rate ?limit/i.test(errorMessage(err));
     const hint = throttled ? 'rate limited' : HINTS[status];
-    return new CloudApiError('gce', operation, `${errorMessage(err)}${hint ? ` (${hint})` : ''}`, {
+    return new CloudApiError('gce', operation, `${apiMessage(err)}${hint ? ` (${hint})` : ''}`, {
       retryable: RETRYABLE.has(status) || throttled,
       apiCode: status,
       cause: err,
@@ -77,6 +77,21 @@ export function translateGceError(err: unknown, operation: string): CloudApiErro
   // No answer at all: refused, reset, timed out (the API or the metadata server is down for now),
   // or a local fault such as an unreadable credentials file (not retryable).
   return new CloudApiError('gce', operation, describeCause(err), { retryable: isTransientNetworkError(err) || isFetchFailure(err), cause: err });
+}
+
+/**
+ * The API's own message. When the auth library retried a 401/403 itself, the SDK's error
+ * message is the whole JSON error body: take `error.message` out of it.
+ */
+function apiMessage(err: unknown): string {
+  const text = errorMessage(err);
+  if (!text.startsWith('{')) return text;
+  try {
+    const body = JSON.parse(text) as { error?: { message?: unknown } };
+    return typeof body.error?.message === 'string' ? body.error.message : text;
+  } catch {
+    return text;
+  }
 }
 
 /** Node's fetch (the SDK's transport) rejects with "fetch failed" and the socket error as cause. */

@@ -67,7 +67,7 @@ export async function openGceProvider(opts: {
   const network = config.network ?? md.network;
   await initializeClients(clients, signal);
   const api = new GceApi(clients, project, `network ${network}`, timing);
-  logger.info(`gce: project ${project}, zone ${md.zone}, instance ${md.instance}, network ${network}${ep ? `, Compute API at ${ep.url}` : ''}`);
+  logger.info(`project ${project}, zone ${md.zone}, instance ${md.instance}, network ${network}${ep ? `, Compute API at ${ep.url}` : ''}`);
   const [instanceLink, networkLink] = await Promise.all([api.instanceSelfLink(md.zone, md.instance, signal), api.networkSelfLink(network, signal)]);
   const table = new GceRouteTable(api, network, networkLink, instanceLink, logger);
   return { type: 'gce', instance: `${md.instance} in ${md.zone} (project ${project})`, tables: [table] };
@@ -286,10 +286,10 @@ class GceRouteTable implements CloudRouteTable {
     if (existing) {
       if (existing.nextHopInstance === this.instanceLink && existing.network === this.networkLink && existing.destRange === dest) return;
       // Routes cannot be changed in place: delete, then insert (flannel's handleMatchingRoute).
-      this.logger.info(`gce: replacing route ${name} (${existing.destRange ?? '?'} via ${existing.nextHopInstance ?? existing.nextHopIp ?? '?'})`);
+      this.logger.info(`replacing route ${name} (${existing.destRange ?? '?'} via ${existing.nextHopInstance ?? existing.nextHopIp ?? '?'})`);
       await this.api.deleteRoute(name, signal);
     }
-    this.logger.info(`gce: inserting route ${name}: ${dest} via ${this.instanceLink}`);
+    this.logger.info(`inserting route ${name}: ${dest} via ${this.instanceLink}`);
     await this.api.insertRoute(
       { name, destRange: dest, network: this.networkLink, nextHopInstance: this.instanceLink, priority: GCE_ROUTE_PRIORITY, tags: [] },
       signal,
@@ -299,7 +299,7 @@ class GceRouteTable implements CloudRouteTable {
   async remove(route: CloudRoute, signal: AbortSignal): Promise<void> {
     const name = route.handle;
     if (!name?.startsWith('flannel-')) return; // never anything flannel did not name
-    this.logger.info(`gce: deleting route ${name} (${route.destination} via ${route.target})`);
+    this.logger.info(`deleting route ${name} (${route.destination} via ${route.target})`);
     await this.api.deleteRoute(name, signal);
   }
 }

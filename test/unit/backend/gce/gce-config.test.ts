@@ -91,6 +91,11 @@ describe('gce error translation', () => {
       assert.equal(e.cause, err);
     });
   }
+  it('takes the API\'s message out of a JSON error body', () => {
+    const body = JSON.stringify({ error: { code: 403, message: 'Request had insufficient authentication scopes.', status: 'PERMISSION_DENIED' } });
+    assert.match(translateGceError(Object.assign(new Error(body), { code: 7 }), op).message, /PERMISSION_DENIED: Request had insufficient authentication scopes\. \(the instance needs/);
+  });
+
   it('says what to fix for a denied call', () => {
     assert.match(translateGceError(Object.assign(new Error('Request had insufficient authentication scopes.'), { code: 7 }), op).message, /compute OAuth scope/);
   });
