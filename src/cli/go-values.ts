@@ -117,12 +117,16 @@ export function parseGoDurationNs(text: string): bigint {
 
 /** time.ParseDuration in milliseconds (fractional below 1 ms). */
 export function parseGoDuration(text: string): number {
-  return Number(parseGoDurationNs(text)) / 1e6;
+  // Whole milliseconds and the rest apart: Number(ns) alone rounds beyond 2^53 ns (104 days).
+  const ns = parseGoDurationNs(text);
+  return Number(ns / 1_000_000n) + Number(ns % 1_000_000n) / 1e6;
 }
 
 /** time.Duration.String(): "24h0m0s", "1m30s", "1.5s", "500ms", "2µs", "0s". Input in ms. */
 export function formatGoDuration(ms: number): string {
-  const ns = BigInt(Math.round(ms * 1e6));
+  // Whole milliseconds and the rest apart: ms * 1e6 alone rounds beyond 2^53 ns (104 days).
+  const whole = Math.trunc(ms);
+  const ns = BigInt(whole) * 1_000_000n + BigInt(Math.round((ms - whole) * 1e6));
   if (ns === 0n) return '0s';
   const sign = ns < 0n ? '-' : '';
   const abs = ns < 0n ? -ns : ns;
