@@ -16,7 +16,7 @@ export function checkSubnetEnv(v: DoctorView): Finding[] {
       problem(
         CHECK,
         f.missing ? `${f.path} does not exist` : `${f.path} cannot be read: ${f.error ?? 'unknown error'}`,
-        'the flannel CNI plugin reads it for every pod: pods on this host cannot start ("failed to load flannel \'subnet.env\' file")',
+        'the flannel CNI plugin reads it for every pod: pods on this host cannot start (the plugin says "subnet file ... does not exist: is flanneld running?"; Go flannel\'s "failed to load flannel \'subnet.env\' file")',
         'flanneld writes it once it holds its lease: check that flanneld runs (and with the same -subnet-file as the CNI config\'s subnetFile), and read its log',
       ),
     ];
