@@ -26,7 +26,7 @@ export function parseCommandArgs(specs: readonly FlagSpec[], args: readonly stri
     // "-name value" for a non-boolean flag: the value goes with it.
     if (spec !== undefined && spec.kind !== 'bool' && i + 1 < args.length) flags.push(args[++i] ?? '');
   }
-  const parsed = parseFlags(specs, [...flags, '--']);
+  const parsed = parseFlags(specs, flags);
   return Object.freeze({ ...parsed, args: Object.freeze(parsed.help ? [] : positional) });
 }
 

@@ -14,6 +14,7 @@
  * since longer than the threshold; a node deleted from the API takes its lease with it.
  */
 import type { StoreLease } from './ctl-context.js';
+import { formatSeconds } from './output.js';
 
 export interface GcCandidate {
   readonly lease: StoreLease;
@@ -44,7 +45,7 @@ export function goneFor(l: StoreLease, rule: Omit<GcRule, 'olderThanSeconds'>): 
   const interval = Math.max(l.grantedTtlSeconds - rule.renewMarginSeconds, l.grantedTtlSeconds / 3);
   const overdue = Math.floor(sinceRenewal - interval);
   if (overdue <= 0) return undefined;
-  return { seconds: overdue, reason: `not renewed for ${sinceRenewal}s (due every ${Math.round(interval)}s; expires in ${l.ttlSeconds}s)` };
+  return { seconds: overdue, reason: `not renewed for ${formatSeconds(sinceRenewal)} (due every ${formatSeconds(interval)}; expires in ${formatSeconds(l.ttlSeconds)})` };
 }
 
 /** The leases whose hosts are gone for longer than the threshold. */
