@@ -243,11 +243,15 @@ export class Ec2Standin implements StandinApp {
       const action = params.get('Action') ?? '';
       this.counts[action] = (this.counts[action] ?? 0) + 1;
       if (Date.now() < this.faults.outageUntil) throw new Ec2Fault(503, 'Unavailable', 'The server is overloaded and can\'t handle the request.');
+      // Every request is signed with SigV4 (EC2 API Reference, "Authenticate requests"); a bad or
+      // unknown key is AuthFailure (401), a malformed Authorization header IncompleteSignature.
       const sig = checkSigV4(req.method ?? 'GET', req.url ?? '/', req.headers, body, this.secrets);
       if (!sig.ok) {
         this.authFailures++;
         throw new Ec2Fault(sig.code === 'AuthFailure' ? 401 : 400, sig.code, sig.message);
       }
+      // Throttling (EC2 API Reference, "Request throttling"): RequestLimitExceeded; the SDKs
+      // classify it by its code, whatever the status (503 here, as EC2 answers rate throttling).
       if (this.faults.throttle > 0) {
         this.faults.throttle--;
         throw new Ec2Fault(503, 'RequestLimitExceeded', 'Request limit exceeded.');
@@ -256,6 +260,7 @@ export class Ec2Standin implements StandinApp {
         this.faults.serverError--;
         throw new Ec2Fault(500, 'InternalError', 'An internal error has occurred.');
       }
+      // Version is required with every Query API request ("Query requests for Amazon EC2").
       if (params.get('Version') !== EC2_API_VERSION) throw new Ec2Fault(400, 'InvalidParameterValue', `Version ${params.get('Version') ?? ''} is not supported`);
       const result = this.action(action, params);
       res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8' });
@@ -298,7 +303,12 @@ export class Ec2Standin implements StandinApp {
     return out;
   }
 
-  /** DescribeRouteTables with RouteTableId.N and Filter.N.Name/Value.M (filters AND, values OR). */
+  /**
+   * DescribeRouteTables (EC2 API Reference): RouteTableId.N (an unknown one:
+   * InvalidRouteTableID.NotFound) and Filter.N.Name/Value.M (filters AND, values OR; the
+   * route.* filters select tables having such a route, all of whose routes are returned).
+   * Answers routeTableSet/item with routeSet and associationSet. No pagination (MaxResults).
+   */
   private describeRouteTables(p: URLSearchParams): Xml {
     const ids = this.list(p, 'RouteTableId');
     for (const id of ids) this.table(id);
@@ -373,7 +383,10 @@ export class Ec2Standin implements StandinApp {
     return d;
   }
 
-  /** CreateRoute: RouteAlreadyExists for a taken destination, RouteLimitExceeded past the table's limit. */
+  /**
+   * CreateRoute (EC2 API Reference): RouteAlreadyExists for a taken destination,
+   * RouteLimitExceeded past the table's limit (VPC quota "Routes per route table", 50 by default).
+   */
   private createRoute(p: URLSearchParams): { [k: string]: Xml } {
     const t = this.table(p.get('RouteTableId'));
     const dst = this.destination(p);
@@ -384,7 +397,7 @@ export class Ec2Standin implements StandinApp {
     return { return: true };
   }
 
-  /** ReplaceRoute: InvalidRoute.NotFound when there is no route of that destination. */
+  /** ReplaceRoute (EC2 API Reference): InvalidRoute.NotFound when there is no route of that destination. */
   private replaceRoute(p: URLSearchParams): { [k: string]: Xml } {
     const t = this.table(p.get('RouteTableId'));
     const dst = this.destination(p);
@@ -396,7 +409,7 @@ export class Ec2Standin implements StandinApp {
     return { return: true };
   }
 
-  /** DeleteRoute: InvalidRoute.NotFound when absent; the `local` route cannot be deleted. */
+  /** DeleteRoute (EC2 API Reference): InvalidRoute.NotFound when absent; the `local` route cannot be deleted. */
   private deleteRoute(p: URLSearchParams): { [k: string]: Xml } {
     const t = this.table(p.get('RouteTableId'));
     const dst = this.destination(p);
@@ -407,7 +420,7 @@ export class Ec2Standin implements StandinApp {
     return { return: true };
   }
 
-  /** ModifyNetworkInterfaceAttribute with SourceDestCheck.Value. */
+  /** ModifyNetworkInterfaceAttribute (EC2 API Reference) with SourceDestCheck.Value; an unknown ENI: InvalidNetworkInterfaceID.NotFound. */
   private modifyEni(p: URLSearchParams): { [k: string]: Xml } {
     const eni = p.get('NetworkInterfaceId');
     const inst = [...this.instances.values()].find((i) => i.eni === eni);
