@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import { FaultProxy } from '../../support/fault-proxy.js';
 import { poll } from '../../support/poll.js';
 
@@ -26,9 +26,14 @@ describe('fault proxy', () => {
   let echo: Server;
   let proxy: FaultProxy;
   let port = 0;
+  const echoed = new Set<Socket>();
 
-  before(async () => {
-    echo = createServer((s) => s.on('error', () => {}).pipe(s));
+  beforeEach(async () => {
+    echo = createServer((s) => {
+      echoed.add(s);
+      s.on('close', () => echoed.delete(s));
+      s.on('error', () => {}).pipe(s);
+    });
     echo.listen(0, '127.0.0.1');
     await once(echo, 'listening');
     const target = echo.address();
@@ -36,8 +41,9 @@ describe('fault proxy', () => {
     proxy = new FaultProxy({ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: target.port });
     port = await proxy.start();
   });
-  after(async () => {
+  afterEach(async () => {
     await proxy.stop();
+    for (const s of echoed) s.destroy();
     echo.close();
   });
 
