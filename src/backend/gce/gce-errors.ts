@@ -67,7 +67,7 @@ export function translateGceError(err: unknown, operation: string): CloudApiErro
     // The auth library (a token from the metadata server) or the metadata server answered with an error.
     const apiCode = http === 401 ? 'UNAUTHENTICATED' : http === 403 ? 'PERMISSION_DENIED' : http === 404 ? 'NOT_FOUND' : `HTTP_${http}`;
     const hint = HINTS[apiCode];
-    return new CloudApiError('gce', operation, `${errorMessage(err)}${hint ? ` (${hint})` : ''}`, {
+    return new CloudApiError('gce', operation, `${apiMessage(err)}${hint ? ` (${hint})` : ''}`, {
       retryable: http === 429 || http >= 500,
       apiCode,
       status: http,

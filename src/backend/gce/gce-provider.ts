@@ -1,4 +1,5 @@
 import type { GlobalOperationsClient, InstancesClient, NetworksClient, RoutesClient, protos } from '@google-cloud/compute';
+import type { GoogleAuth } from 'google-auth-library';
 import type { IPNetwork } from '../../ip/ip-network.js';
 import type { Logger } from '../../log/logger.js';
 import type { CloudProvider, CloudRoute, CloudRouteTable } from '../cloud/route-table.js';
@@ -48,23 +49,24 @@ export async function openGceProvider(opts: {
   const { config, logger, signal } = opts;
   const timing = { ...DEFAULT_GCE_TIMING, ...opts.timing };
   const ep = config.computeEndpoint;
-  // REST transport (`fallback`), which is also what lets a plain http:// endpoint be used.
-  const base = ep ? { fallback: true as const, apiEndpoint: ep.host, port: ep.port, protocol: ep.protocol } : { fallback: true as const };
   const sdk = await loadComputeClients();
-  const routes = new sdk.RoutesClient(base);
-  // One GoogleAuth (one token) for the four clients.
-  const shared = { ...base, auth: routes.auth };
-  const clients = {
-    routes,
-    operations: new sdk.GlobalOperationsClient(shared),
-    instances: new sdk.InstancesClient(shared),
-    networks: new sdk.NetworksClient(shared),
-  };
-  // The metadata server is read after the (CPU-heavy) client construction, then at once the
-  // credentials: no keep-alive connection to it sits idle across seconds of blocked event loop.
+  // Metadata first, then at once the credentials (no keep-alive connection to the metadata
+  // server left idle across seconds of client construction), then the clients.
   const md = await readInstanceMetadata({ project: config.project === undefined, network: config.network === undefined });
   const project = config.project ?? md.project;
   const network = config.network ?? md.network;
+  // One GoogleAuth (one token) for the four clients, told the project: without it the auth
+  // library looks for one itself, spawning `gcloud config config-helper` (seconds, every start).
+  const auth = new sdk.GoogleAuth({ projectId: project, scopes: [...sdk.RoutesClient.scopes] });
+  await checkCredentials(auth, signal);
+  // REST transport (`fallback`), which is also what lets a plain http:// endpoint be used.
+  const base = { fallback: true as const, auth, ...(ep ? { apiEndpoint: ep.host, port: ep.port, protocol: ep.protocol } : {}) };
+  const clients = {
+    routes: new sdk.RoutesClient(base),
+    operations: new sdk.GlobalOperationsClient(base),
+    instances: new sdk.InstancesClient(base),
+    networks: new sdk.NetworksClient(base),
+  };
   await initializeClients(clients, signal);
   const api = new GceApi(clients, project, `network ${network}`, timing);
   logger.info(`project ${project}, zone ${md.zone}, instance ${md.instance}, network ${network}${ep ? `, Compute API at ${ep.url}` : ''}`);
@@ -81,36 +83,49 @@ interface GceClients {
 }
 
 /**
- * The four v1 clients, each from its own module of @google-cloud/compute: the package's main
+ * The SDK's auth library and the four v1 clients, each from its own module of @google-cloud/compute: the package's main
  * entry loads every client of v1, v1beta and v1small (measured here: 12 s of start-up and 180 MB
  * more than these four), so the backend imports the clients it uses by path (the package has no
  * "exports" map; the version is pinned).
  */
 async function loadComputeClients() {
-  const [r, o, i, n] = await Promise.all([
+  const [a, r, o, i, n] = await Promise.all([
+    // The SDK's own auth library (google-gax builds its GoogleAuth from it).
+    import('google-auth-library'),
     import('@google-cloud/compute/build/src/v1/routes_client.js'),
     import('@google-cloud/compute/build/src/v1/global_operations_client.js'),
     import('@google-cloud/compute/build/src/v1/instances_client.js'),
     import('@google-cloud/compute/build/src/v1/networks_client.js'),
   ]);
-  return { RoutesClient: r.RoutesClient, GlobalOperationsClient: o.GlobalOperationsClient, InstancesClient: i.InstancesClient, NetworksClient: n.NetworksClient };
+  return { GoogleAuth: a.GoogleAuth, RoutesClient: r.RoutesClient, GlobalOperationsClient: o.GlobalOperationsClient, InstancesClient: i.InstancesClient, NetworksClient: n.NetworksClient };
 }
 
 /**
- * Gets the credentials once, then builds each client's REST stub. A client caches its first
- * stub, failed or not, and re-throws a failed one as an unhandled rejection from every later
- * call; so credentials are checked first (a failure here is a CloudApiError and the shared loop
- * makes new clients on the next attempt), and no method is called on a client without a stub.
+ * Gets the credentials (Application Default Credentials) and a first token: a missing service
+ * account, an unreadable key file or a refused key fails here, as a credentials error.
  */
-async function initializeClients(clients: GceClients, signal: AbortSignal): Promise<void> {
+async function checkCredentials(auth: GoogleAuth, signal: AbortSignal): Promise<void> {
   try {
-    const auth = await raceAbort(clients.routes.auth.getClient(), signal);
-    // A first token now: a missing service account or a refused key fails here, as a credentials error.
-    await raceAbort(auth.getAccessToken(), signal);
-    await raceAbort(Promise.all(Object.values(clients).map((c: { initialize(): Promise<unknown> }) => c.initialize())), signal);
+    const client = await raceAbort(auth.getClient(), signal);
+    await raceAbort(client.getAccessToken(), signal);
   } catch (err) {
     if (signal.aborted) throw signal.reason;
     throw translateGceError(err, 'credentials (Application Default Credentials)');
+  }
+}
+
+/**
+ * Builds each client's REST stub. A client caches its first stub, failed or not, and re-throws a
+ * failed one as an unhandled rejection from every later call; so the credentials are checked
+ * before (checkCredentials), a failure here is a CloudApiError (the shared loop makes new clients
+ * on the next attempt), and no method is called on a client without a stub.
+ */
+async function initializeClients(clients: GceClients, signal: AbortSignal): Promise<void> {
+  try {
+    await raceAbort(Promise.all(Object.values(clients).map((c: { initialize(): Promise<unknown> }) => c.initialize())), signal);
+  } catch (err) {
+    if (signal.aborted) throw signal.reason;
+    throw translateGceError(err, 'Compute API clients');
   }
 }
 
