@@ -94,6 +94,8 @@ describe('gce error translation', () => {
   it('takes the API\'s message out of a JSON error body', () => {
     const body = JSON.stringify({ error: { code: 403, message: 'Request had insufficient authentication scopes.', status: 'PERMISSION_DENIED' } });
     assert.match(translateGceError(Object.assign(new Error(body), { code: 7 }), op).message, /PERMISSION_DENIED: Request had insufficient authentication scopes\. \(the instance needs/);
+    // The same answer as an HTTP error of the auth library's own retry.
+    assert.match(translateGceError(Object.assign(new Error(body), { response: { status: 403 } }), op).message, /PERMISSION_DENIED: Request had insufficient authentication scopes\. \(the instance needs/);
   });
 
   it('says what to fix for a denied call', () => {
