@@ -16,7 +16,7 @@ import { IPAddress } from '../../src/ip/ip-address.js';
 import { IPNetwork } from '../../src/ip/ip-network.js';
 import type { Lease, LeaseEvent } from '../../src/lease/lease.js';
 import { createLogger } from '../../src/log/logger.js';
-import { Ec2Standin, MAIN_TABLE, type StandinRoute } from './ec2-standin.js';
+import { Ec2Standin, MAIN_TABLE, ROLE_KEY, type StandinRoute } from './ec2-standin.js';
 
 const KEY = 'AKIASTANDINEXAMPLE1';
 const SECRET = 'standin-secret-key';
@@ -180,6 +180,15 @@ describe('aws-vpc through @aws-sdk/client-ec2 against the EC2 stand-in', () => {
     const log = logLines.join('');
     assert.match(log, /Unavailable/);
     assert.match(log, /caught up/);
+  });
+
+  it('with no keys in the environment, signs with the instance role’s credentials from IMDS (the SDK default chain)', async () => {
+    delete process.env['AWS_ACCESS_KEY_ID'];
+    delete process.env['AWS_SECRET_ACCESS_KEY'];
+    await backend().registerNetwork(ctx(), AbortSignal.timeout(10_000));
+    assert.equal(routes(SUBNET_TABLE).get(OWN)?.target, SELF_ENI);
+    assert.equal(standin.authFailures, 0);
+    assert.deepEqual(Object.keys(standin.signedBy), [ROLE_KEY]);
   });
 
   it('wrong credentials: a clear AuthFailure at start-up, not retried', async () => {

@@ -11,6 +11,9 @@
  * table associated with the instances' subnet, default the first of `tables`; "" = none, so the
  * subnet uses the main table rtb-0a1a1a1a), routeLimit (routes per table, default 50 as AWS's).
  *
+ * IMDS also serves an instance role's temporary credentials (ROLE_NAME), so the SDK's default
+ * credential chain works with no AWS_ACCESS_KEY_ID at all.
+ *
  * Instances: every address that asks IMDS for a token is an instance, `i-0<hex of its IPv4>`,
  * with one ENI `eni-0<hex>`, MAC `02:00:<ip bytes>`, that address as its private IP, in
  * subnet-0standin of vpc-0standin.
@@ -33,6 +36,10 @@ const EC2_NS = `http://ec2.amazonaws.com/doc/${EC2_API_VERSION}/`;
 export const STANDIN_VPC = 'vpc-0standin';
 export const STANDIN_SUBNET = 'subnet-0standin';
 export const MAIN_TABLE = 'rtb-0a1a1a1a';
+/** The instance role whose credentials IMDS hands out (the SDK's default chain ends there). */
+export const ROLE_NAME = 'flannel-node-role';
+export const ROLE_KEY = 'ASIASTANDINROLE00001';
+const ROLE_TOKEN = 'standin-session-token';
 
 export interface StandinRoute {
   destination: string;
@@ -126,6 +133,8 @@ export class Ec2Standin implements StandinApp {
   readonly instances = new Map<string, StandinInstance>();
   readonly counts: Record<string, number> = {};
   authFailures = 0;
+  /** Requests with a good signature, by access key ID. */
+  readonly signedBy: Record<string, number> = {};
   routeLimit: number;
   private readonly faults: Faults = { throttle: 0, serverError: 0, outageUntil: 0, dropUntil: 0 };
   private readonly tokens = new Map<string, { expires: number; ip: string }>();
@@ -134,7 +143,10 @@ export class Ec2Standin implements StandinApp {
   private assoc = 0;
 
   constructor(options: Readonly<Record<string, string>> = {}) {
-    this.secrets = new Map([[options['accessKeyId'] ?? 'AKIASTANDINEXAMPLE1', options['secretAccessKey'] ?? 'standin-secret-key']]);
+    this.secrets = new Map([
+      [options['accessKeyId'] ?? 'AKIASTANDINEXAMPLE1', options['secretAccessKey'] ?? 'standin-secret-key'],
+      [ROLE_KEY, randomBytes(20).toString('base64url')],
+    ]);
     this.region = options['region'] ?? 'eu-west-1';
     this.routeLimit = Number(options['routeLimit'] ?? 50);
     const vpcCidr = options['vpcCidr'] ?? '192.168.0.0/16';
@@ -198,6 +210,21 @@ export class Ec2Standin implements StandinApp {
 
   /** The instance metadata categories used ("Instance metadata categories" in the EC2 User Guide). */
   private metadata(inst: StandinInstance, path: string): string | undefined {
+    // The instance role's temporary credentials ("Retrieve security credentials from instance
+    // metadata"): iam/security-credentials/ lists the role, .../<role> is the JSON document.
+    const creds = 'iam/security-credentials/';
+    if (path === creds) return ROLE_NAME;
+    if (path === `${creds}${ROLE_NAME}`) {
+      return JSON.stringify({
+        Code: 'Success',
+        LastUpdated: new Date().toISOString(),
+        Type: 'AWS-HMAC',
+        AccessKeyId: ROLE_KEY,
+        SecretAccessKey: this.secrets.get(ROLE_KEY),
+        Token: ROLE_TOKEN,
+        Expiration: new Date(Date.now() + 6 * 3600_000).toISOString(),
+      });
+    }
     const macs = 'network/interfaces/macs/';
     if (path.startsWith(macs) && path.length > macs.length) {
       const [mac, key] = path.slice(macs.length).split('/', 2) as [string, string | undefined];
@@ -246,10 +273,16 @@ export class Ec2Standin implements StandinApp {
       // Every request is signed with SigV4 (EC2 API Reference, "Authenticate requests"); a bad or
       // unknown key is AuthFailure (401), a malformed Authorization header IncompleteSignature.
       const sig = checkSigV4(req.method ?? 'GET', req.url ?? '/', req.headers, body, this.secrets);
+      // Temporary (role) credentials come with their session token (X-Amz-Security-Token).
+      if (sig.ok && sig.accessKeyId === ROLE_KEY && req.headers['x-amz-security-token'] !== ROLE_TOKEN) {
+        this.authFailures++;
+        throw new Ec2Fault(401, 'AuthFailure', 'AWS was not able to validate the provided access credentials (session token)');
+      }
       if (!sig.ok) {
         this.authFailures++;
         throw new Ec2Fault(sig.code === 'AuthFailure' ? 401 : 400, sig.code, sig.message);
       }
+      this.signedBy[sig.accessKeyId] = (this.signedBy[sig.accessKeyId] ?? 0) + 1;
       // Throttling (EC2 API Reference, "Request throttling"): RequestLimitExceeded; the SDKs
       // classify it by its code, whatever the status (503 here, as EC2 answers rate throttling).
       if (this.faults.throttle > 0) {
@@ -439,6 +472,7 @@ export class Ec2Standin implements StandinApp {
       instances: [...this.instances.values()],
       counts: this.counts,
       authFailures: this.authFailures,
+      signedBy: this.signedBy,
       routeLimit: this.routeLimit,
     };
   }
