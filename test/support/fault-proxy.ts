@@ -3,7 +3,7 @@
  * network that fails quietly. One proxy forwards one listen address to one target; its mode is
  * switched at run time:
  *   pass       forward both ways (connections stalled before get what was held, in order)
- *   drop       close every connection with a RST, and every new one at once
+ *   drop       close every open connection, and reset (RST) every new one at once
  *   blackhole  accept, never answer: nothing is forwarded either way, on open connections and
  *              new ones alike; a connection blackholed stays dead after `pass` (its client must
  *              give up on it), as one whose path or NAT entry was lost
@@ -88,7 +88,7 @@ export class FaultProxy {
     const was = this.setting.mode;
     this.setting = setting;
     for (const c of [...this.conns]) {
-      if (setting.mode === 'drop') this.close(c, true);
+      if (setting.mode === 'drop') this.close(c);
       else if (setting.mode === 'blackhole') c.black = true;
       else if (setting.mode === 'stall') c.held ??= [];
       else if (setting.mode === 'pass' && was === 'stall') this.release(c);
@@ -96,7 +96,7 @@ export class FaultProxy {
   }
 
   async stop(): Promise<void> {
-    for (const c of [...this.conns]) this.close(c, true);
+    for (const c of [...this.conns]) this.close(c);
     const s = this.server;
     this.server = undefined;
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
@@ -111,13 +111,13 @@ export class FaultProxy {
     }
     const conn: Conn = { client, upstream: undefined, black: this.setting.mode === 'blackhole', held: undefined, due: { up: 0, down: 0 } };
     this.conns.add(conn);
-    client.on('close', () => this.close(conn, false));
+    client.on('close', () => this.close(conn));
     client.on('data', (chunk: Buffer) => this.forward(conn, chunk, true));
     if (conn.black) return;
     const up = createConnection({ host: this.target.host, port: this.target.port });
     conn.upstream = up;
     up.on('error', () => {});
-    up.on('close', () => this.close(conn, false));
+    up.on('close', () => this.close(conn));
     up.on('data', (chunk: Buffer) => this.forward(conn, chunk, false));
   }
 
@@ -129,7 +129,7 @@ export class FaultProxy {
     }
     const { mode, delayMs } = this.setting;
     if (mode === 'cut' && !toUpstream) {
-      c.client.write(chunk.subarray(0, Math.max(1, chunk.length >> 1)), () => this.close(c, false));
+      c.client.write(chunk.subarray(0, Math.max(1, chunk.length >> 1)), () => this.close(c));
       return;
     }
     if (mode === 'delay') {
@@ -155,15 +155,14 @@ export class FaultProxy {
     for (const h of held) this.write(c, h.chunk, h.toUpstream);
   }
 
-  private close(c: Conn, reset: boolean): void {
+  /**
+   * Closes both ends. (Not resetAndDestroy() on an open connection: on Node 24 that left the
+   * process spinning on a socket that never finished closing.)
+   */
+  private close(c: Conn): void {
     if (!this.conns.delete(c)) return;
-    if (reset) {
-      c.client.resetAndDestroy();
-      c.upstream?.resetAndDestroy();
-    } else {
-      c.client.destroy();
-      c.upstream?.destroy();
-    }
+    c.client.destroy();
+    c.upstream?.destroy();
   }
 }
 
