@@ -12,8 +12,6 @@ export interface CommandEntry {
   readonly load: () => Promise<CtlCommand>;
 }
 
-/** The doctor subcommand's module (written separately, in ./doctor/). */
-const DOCTOR_MODULE = './doctor/doctor-command.js';
 
 export const COMMANDS: Readonly<Record<string, CommandEntry>> = Object.freeze({
   config: {
@@ -34,7 +32,8 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = Object.freeze({
   },
   doctor: {
     summary: 'doctor: check this host against the store and the kernel, and say how to fix what is wrong',
-    load: () => loadDoctor(DOCTOR_MODULE),
+    // A literal specifier, so that bundlers (the packaged executable) include doctor.
+    load: () => loadDoctor('./doctor/doctor-command.js', () => import('./doctor/doctor-command.js')),
   },
   'docker-opts': {
     summary: "docker-opts [-f file] [-d file] [-c] [-i] [-k key] [-m]: Docker's options from subnet.env (mk-docker-opts.sh)",
@@ -42,11 +41,11 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = Object.freeze({
   },
 });
 
-/** Imports `specifier` and returns its `doctorCommand`; a CommandLoadError saying why if it cannot. */
-export async function loadDoctor(specifier: string): Promise<CtlCommand> {
+/** `importer()`'s `doctorCommand`; a CommandLoadError naming `specifier` and why if it cannot be had. */
+export async function loadDoctor(specifier: string, importer: () => Promise<{ doctorCommand?: unknown }>): Promise<CtlCommand> {
   let mod: { doctorCommand?: unknown };
   try {
-    mod = (await import(specifier)) as { doctorCommand?: unknown };
+    mod = await importer();
   } catch (err) {
     throw new CommandLoadError('doctor', `${specifier}: ${errorMessage(err)}`, { cause: err });
   }

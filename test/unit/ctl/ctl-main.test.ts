@@ -1,7 +1,7 @@
 /** flannelctl's command line: common flags before or after the command, FLANNELD_* env, usage, exit codes, dispatch. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadDoctor } from '../../../src/ctl/commands.js';
+import { COMMANDS, loadDoctor } from '../../../src/ctl/commands.js';
 import { parseCtlOptions, splitArgv } from '../../../src/ctl/ctl-options.js';
 import { CommandLoadError } from '../../../src/ctl/ctl-errors.js';
 import { runCtl } from './ctl-run.js';
@@ -79,7 +79,9 @@ describe('flannelctl main', () => {
   });
 
   it('doctor: a module that cannot be loaded is a clear CommandLoadError', async () => {
-    await assert.rejects(loadDoctor('./doctor/no-such-module.js'), (e: unknown) => e instanceof CommandLoadError && /flannelctl doctor: cannot load the subcommand: \.\/doctor\/no-such-module\.js/.test(e.message));
-    await assert.rejects(loadDoctor('../errors.js'), /does not export doctorCommand/);
+    const missing = './doctor/no-such-module.js';
+    await assert.rejects(loadDoctor(missing, () => import(missing) as Promise<{ doctorCommand?: unknown }>), (e: unknown) => e instanceof CommandLoadError && /flannelctl doctor: cannot load the subcommand: \.\/doctor\/no-such-module\.js: /.test(e.message));
+    await assert.rejects(loadDoctor('../errors.js', () => import('../../../src/errors.js') as Promise<{ doctorCommand?: unknown }>), /does not export doctorCommand/);
+    assert.equal(typeof (await COMMANDS['doctor']?.load()), 'function', 'doctor is built and dispatched');
   });
 });
