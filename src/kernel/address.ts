@@ -1,6 +1,6 @@
 import type { Family, IPAddress } from '../ip/ip-address.js';
 import { EXISTS, NOT_FOUND_ERRNOS } from './kernel-errors.js';
-import { AttrWriter, familyOf, ipFromBytes, parseAttrs, readString, readU32, type NetlinkMessage } from './netlink-codec.js';
+import { AttrWriter, familyOf, ipFromBytes, needHeader, parseAttrs, readString, readU32, type NetlinkMessage } from './netlink-codec.js';
 import * as C from './netlink-constants.js';
 import type { CallOptions, NetlinkSocket } from './netlink-socket.js';
 
@@ -56,6 +56,7 @@ export function describeAddress(a: AddressSpec): string {
 /** Parses RTM_NEWADDR/RTM_DELADDR; undefined for families other than IPv4/IPv6. */
 export function parseAddress(msg: NetlinkMessage): InterfaceAddress | undefined {
   const p = msg.payload;
+  needHeader(p, 8, 'address');
   const attrs = parseAttrs(p, 8);
   const address = ipFromBytes(attrs.get(C.IFA_ADDRESS));
   const local = ipFromBytes(attrs.get(C.IFA_LOCAL));

@@ -3,7 +3,7 @@ import { parseAddress, type InterfaceAddress } from './address.js';
 import { toFdbEntry, type FdbEntry } from './fdb.js';
 import { Errno, kernelError } from './kernel-errors.js';
 import { parseLink, type Link } from './link.js';
-import { parseMessages, type NetlinkMessage } from './netlink-codec.js';
+import { needHeader, parseMessages, type NetlinkMessage } from './netlink-codec.js';
 import * as C from './netlink-constants.js';
 import { parseNeighborMessage, toNeighbor, type Neighbor } from './neighbor.js';
 import { openRawSocket, rawErrno, type RawSocket, type RawSocketError } from './raw-socket.js';
@@ -43,6 +43,7 @@ export function toKernelEvent(msg: NetlinkMessage): KernelEvent | undefined {
     }
     case C.RTM_NEWROUTE:
     case C.RTM_DELROUTE: {
+      needHeader(msg.payload, 12, 'route');
       if (msg.payload.readUInt32LE(8) & C.RTM_F_CLONED) return undefined;
       const route = parseRoute(msg);
       return route && { kind: 'route', action: msg.type === C.RTM_NEWROUTE ? 'new' : 'delete', route };
@@ -122,7 +123,14 @@ export class KernelEventStream implements AsyncIterable<KernelEvent> {
 
   private onDatagram(buf: Buffer): void {
     for (const msg of parseMessages(buf)) {
-      const ev = toKernelEvent(msg);
+      let ev: KernelEvent | undefined;
+      try {
+        ev = toKernelEvent(msg);
+      } catch {
+        // A message we cannot read (thrown from a socket callback, it would end the process):
+        // say that something changed, so that the consumer re-lists.
+        ev = { kind: 'overflow' };
+      }
       if (ev) this.push(ev);
     }
   }

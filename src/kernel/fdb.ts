@@ -1,6 +1,6 @@
 import type { IPAddress } from '../ip/ip-address.js';
 import { replaceAndDeleteSpecs, runBatch } from './batch.js';
-import type { AttrWriter } from './netlink-codec.js';
+import { needHeader, type AttrWriter } from './netlink-codec.js';
 import * as C from './netlink-constants.js';
 import type { CallOptions, NetlinkSocket } from './netlink-socket.js';
 import { encodeNdmsg, neighborAttrIndex, neighborMessageFrom, writeNdmsg, type NeighborMessage } from './neighbor.js';
@@ -70,6 +70,7 @@ export async function listFdb(nl: NetlinkSocket, filter: FdbFilter = {}, opts: C
   const desc = { op: 'list fdb', object: 'all' };
   return nl.dumpParsed(C.RTM_GETNEIGH, encodeNdmsg(C.AF_BRIDGE, 0, 0, 0, 0), desc, opts, (m) => {
     const p = m.payload;
+    needHeader(p, 12, 'neighbour');
     // IP neighbours and entries of other links are skipped before any object is built.
     if (m.type !== C.RTM_NEWNEIGH || p.readUInt8(0) !== C.AF_BRIDGE) return undefined;
     if (filter.linkIndex !== undefined && p.readInt32LE(4) !== filter.linkIndex) return undefined;

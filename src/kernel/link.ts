@@ -1,7 +1,7 @@
 import type { IPAddress } from '../ip/ip-address.js';
 import { Errno, isExists, kernelError, NOT_FOUND_ERRNOS } from './kernel-errors.js';
 import { formatMac, parseMac } from './mac-address.js';
-import { AttrWriter, ipFromBytes, parseAttrs, readString, readU32, readU8, type NetlinkMessage } from './netlink-codec.js';
+import { AttrWriter, ipFromBytes, needHeader, parseAttrs, readString, readU32, readU8, type NetlinkMessage } from './netlink-codec.js';
 import * as C from './netlink-constants.js';
 import type { CallOptions, NetlinkSocket } from './netlink-socket.js';
 
@@ -65,6 +65,7 @@ export function encodeIfinfo(index: number, flags = 0, change = 0): Buffer {
 
 export function parseLink(msg: NetlinkMessage): Link {
   const p = msg.payload;
+  needHeader(p, 16, 'link');
   const attrs = parseAttrs(p, 16);
   const flags = p.readUInt32LE(8);
   const link: Link = {

@@ -1,7 +1,7 @@
 import type { Family, IPAddress } from '../ip/ip-address.js';
 import { replaceAndDeleteSpecs, runBatch } from './batch.js';
 import { AttrIndex } from './attr-index.js';
-import { AttrWriter, familyOf, type NetlinkMessage } from './netlink-codec.js';
+import { AttrWriter, familyOf, needHeader, type NetlinkMessage } from './netlink-codec.js';
 import * as C from './netlink-constants.js';
 import type { CallOptions, NetlinkSocket } from './netlink-socket.js';
 
@@ -50,6 +50,7 @@ export function parseNeighborMessage(msg: NetlinkMessage): NeighborMessage {
 
 /** parseNeighborMessage() of an ndmsg payload, with `attrs` (reused across a dump) for its attributes. */
 export function neighborMessageFrom(p: Buffer, attrs: AttrIndex): NeighborMessage {
+  needHeader(p, 12, 'neighbour');
   attrs.scan(p, 12);
   const out: NeighborMessage = {
     family: p.readUInt8(0),
@@ -131,6 +132,7 @@ export async function listNeighbors(
   const attrs = neighborAttrIndex();
   return nl.dumpParsed(C.RTM_GETNEIGH, body, { op: 'list neighbors', object: 'all' }, opts, (m) => {
     if (m.type !== C.RTM_NEWNEIGH) return undefined;
+    needHeader(m.payload, 12, 'neighbour');
     const family = m.payload.readUInt8(0);
     // Bridge (FDB) entries and other links are skipped before any object is built.
     if (family !== C.AF_INET && family !== C.AF_INET6) return undefined;

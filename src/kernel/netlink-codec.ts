@@ -1,4 +1,5 @@
 import { IPAddress, type Family } from '../ip/ip-address.js';
+import { MalformedInputError } from '../errors.js';
 import { writeMac } from './mac-address.js';
 import { AF_INET, AF_INET6, NLMSG_HDRLEN } from './netlink-constants.js';
 
@@ -227,6 +228,15 @@ export function encodeMessage(type: number, flags: number, seq: number, body: Bu
   body.copy(buf, NLMSG_HDRLEN);
   buf.fill(0, NLMSG_HDRLEN + body.length);
   return buf;
+}
+
+/**
+ * Throws MalformedInputError unless `payload` holds the `bytes` of a fixed family header
+ * (rtmsg, ifinfomsg, ...): what the kernel sends always does; a short one would otherwise be
+ * a RangeError from deep inside a Buffer read.
+ */
+export function needHeader(payload: Buffer, bytes: number, what: string): void {
+  if (payload.length < bytes) throw new MalformedInputError(`netlink ${what} message`, 'header', payload.length, `${payload.length} bytes, shorter than its ${bytes}-byte header`);
 }
 
 /** Splits a received datagram into its messages; stops at the first malformed header. */

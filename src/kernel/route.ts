@@ -3,7 +3,8 @@ import { IPNetwork } from '../ip/ip-network.js';
 import { AttrIndex } from './attr-index.js';
 import { encodeBody, replaceAndDeleteSpecs, runBatch } from './batch.js';
 import { Errno, kernelError, NOT_FOUND_ERRNOS } from './kernel-errors.js';
-import { AttrWriter, familyOf, ipFamilyOf, type NetlinkMessage } from './netlink-codec.js';
+import { MalformedInputError } from '../errors.js';
+import { AttrWriter, familyOf, ipFamilyOf, needHeader, type NetlinkMessage } from './netlink-codec.js';
 import * as C from './netlink-constants.js';
 import type { CallOptions, NetlinkSocket } from './netlink-socket.js';
 
@@ -89,11 +90,14 @@ const ROUTE_ATTR_MAX = C.RTA_TABLE;
 
 /** parseRoute() of an rtmsg payload whose attributes `attrs` (reused across a dump) has scanned. */
 function routeFrom(p: Buffer, attrs: AttrIndex): Route | undefined {
+  needHeader(p, 12, 'route');
   const family = ipFamilyOf(p.readUInt8(0));
   if (!family) return undefined;
   const dstIp = attrs.ip(C.RTA_DST) ?? IPAddress.of(family, 0n);
+  const dstLen = p.readUInt8(1);
+  if (dstLen > dstIp.bits) throw new MalformedInputError('netlink route message', 'rtm_dst_len', dstLen, `longer than the ${dstIp.bits} bits of its destination ${dstIp.toString()}`);
   const route: Route = {
-    dst: IPNetwork.of(dstIp, p.readUInt8(1)),
+    dst: IPNetwork.of(dstIp, dstLen),
     table: attrs.u32(C.RTA_TABLE) ?? p.readUInt8(4),
     protocol: p.readUInt8(5),
     scope: p.readUInt8(6),
@@ -157,6 +161,7 @@ export async function listRoutes(nl: NetlinkSocket, filter: RouteFilter = {}, op
   // Routes are built only for the messages the filter keeps (family, table, device are checked on the wire).
   return nl.dumpParsed(C.RTM_GETROUTE, head, { op: 'list routes', object: 'all' }, opts, (m) => {
     const p = m.payload;
+    needHeader(p, 12, 'route');
     if (m.type !== C.RTM_NEWROUTE || p.readUInt32LE(8) & C.RTM_F_CLONED) return undefined;
     const family = ipFamilyOf(p.readUInt8(0));
     if (!family || (filter.family !== undefined && family !== filter.family)) return undefined;
