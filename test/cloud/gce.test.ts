@@ -209,8 +209,8 @@ describe('gce through the SDK against the stand-in', () => {
     }
   });
 
-  it('wrong credentials, a missing permission, a missing network and a full ROUTES quota fail the start with clear errors', async () => {
-    const cases: { what: string; opts?: Record<string, string>; backend?: Record<string, unknown>; check: (e: unknown) => boolean }[] = [
+  it('wrong credentials, a missing permission, a missing network, a route name taken in another network and a full ROUTES quota fail the start with clear errors', async () => {
+    const cases: { what: string; opts?: Record<string, string>; backend?: Record<string, unknown>; seed?: Record<string, unknown>; check: (e: unknown) => boolean }[] = [
       {
         what: 'an instance without the compute scope',
         opts: { scopes: 'https://www.googleapis.com/auth/devstorage.read_only' },
@@ -232,6 +232,11 @@ describe('gce through the SDK against the stand-in', () => {
         check: (e) => e instanceof CloudApiError && !e.retryable && e.apiCode === 'NOT_FOUND' && /compute\.networks\.get projects\/flannel-test\/global\/networks\/no-such-net/.test(e.message),
       },
       {
+        what: 'its route name taken in another network of the project',
+        seed: { name: 'flannel-10-244-1-0-24', destRange: OWN, network: 'other', nextHopIp: '10.128.0.70' },
+        check: (e) => e instanceof CloudApiError && !e.retryable && /route name is taken by a route in .*networks\/other/.test(e.message),
+      },
+      {
         what: 'a full ROUTES quota',
         opts: { quota: '0' },
         check: (e) => e instanceof RouteTableFullError && e.table === 'network default' && e.limit === 0 && /Quota 'ROUTES' exceeded/.test(e.message),
@@ -241,6 +246,7 @@ describe('gce through the SDK against the stand-in', () => {
       const r = await rig(c.opts);
       const lines: string[] = [];
       try {
+        if (c.seed) await r.control('POST', '/routes/add', c.seed);
         await assert.rejects(start(r, lines, c.backend), (e: unknown) => {
           assert.ok(c.check(e), `${c.what}: ${String(e)}`);
           return true;

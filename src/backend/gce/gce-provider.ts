@@ -299,7 +299,15 @@ class GceRouteTable implements CloudRouteTable {
     const dest = destination.toString();
     const existing = await this.api.getRoute(name, signal);
     if (existing) {
-      if (existing.nextHopInstance === this.instanceLink && existing.network === this.networkLink && existing.destRange === dest) return;
+      if (existing.network !== this.networkLink) {
+        // Route names are per project: another network's flannel (another cluster on the same
+        // range) owns this name. flannel replaced it; flannel-ts leaves it and says so.
+        throw new CloudApiError('gce', `compute.routes.get ${this.api.project}/global/routes/${name}`, `the route name is taken by a route in ${existing.network ?? '(no network)'}, not ${this.networkLink}: another cluster with the same subnet in this project?`, {
+          retryable: false,
+          apiCode: 'ALREADY_EXISTS',
+        });
+      }
+      if (existing.nextHopInstance === this.instanceLink && existing.destRange === dest) return;
       // Routes cannot be changed in place: delete, then insert (flannel's handleMatchingRoute).
       this.logger.info(`replacing route ${name} (${existing.destRange ?? '?'} via ${existing.nextHopInstance ?? existing.nextHopIp ?? '?'})`);
       await this.api.deleteRoute(name, signal);
