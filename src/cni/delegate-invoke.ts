@@ -3,14 +3,16 @@
  * config's `type` is looked up in the CNI_PATH directories and run with this plugin's own
  * environment (CNI_COMMAND set to the verb), the config on stdin, its stderr passed through.
  * A delegate's CNI error keeps its code; anything else it does wrong is error 100. File
- * look-ups are synchronous: the plugin is a one-shot process with nothing else to do meanwhile.
+ * look-ups and, where Node offers it, the delegate's run are synchronous: the plugin is a
+ * one-shot process with nothing else to do meanwhile (see spawn-sync.ts; node:child_process is
+ * then never loaded). Elsewhere the delegate runs through child_process, killed on abort.
  */
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError } from '../errors.js';
 import { CniCode, type Verb } from './cni-spec.js';
 import { isObject } from './net-conf.js';
+import { loadSpawnSync, type SyncSpawn } from './spawn-sync.js';
 import { sinceStartMs } from './timing.js';
 
 export interface DelegateRun {
@@ -60,10 +62,18 @@ export async function findPlugin(type: string, cniPath: readonly string[]): Prom
   });
 }
 
-/** Runs a delegate; resolves with its stdout when it exits 0, else throws its error as a CniError. */
-export async function runDelegate(run: DelegateRun): Promise<DelegateOutput> {
+let syncSpawn: SyncSpawn | null | undefined;
+
+/**
+ * Runs a delegate; resolves with its stdout when it exits 0, else throws its error as a CniError.
+ * `forceAsync` runs it through child_process even where the synchronous way is there (tests).
+ */
+export async function runDelegate(run: DelegateRun, forceAsync = false): Promise<DelegateOutput> {
   const file = run.file ?? (await findPlugin(run.type, run.cniPath));
   run.signal.throwIfAborted();
+  if (syncSpawn === undefined) syncSpawn = loadSpawnSync() ?? null;
+  if (syncSpawn !== null && !forceAsync) return runDelegateSync(syncSpawn, run, file);
+  const { spawn } = await import('node:child_process');
   const started = sinceStartMs();
   const timeoutMs = run.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const what = `delegate ${run.type} ${run.command}`;
@@ -112,6 +122,26 @@ export async function runDelegate(run: DelegateRun): Promise<DelegateOutput> {
       }
     });
   });
+}
+
+function runDelegateSync(spawnSync: SyncSpawn, run: DelegateRun, file: string): DelegateOutput {
+  const timeoutMs = run.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const what = `delegate ${run.type} ${run.command}`;
+  const started = sinceStartMs();
+  const r = spawnSync({ file, env: { ...run.env, CNI_COMMAND: run.command }, input: run.stdin, timeoutMs, maxBuffer: MAX_STDOUT });
+  const elapsedMs = sinceStartMs() - started;
+  const errText = r.stderr.toString('utf8');
+  if (errText !== '') run.stderr?.(errText);
+  const errTail = errText.slice(-STDERR_TAIL);
+  const stdout = r.stdout.toString('utf8');
+  if (r.error === 'ETIMEDOUT' || r.error === 'ENOBUFS') {
+    const why = r.error === 'ETIMEDOUT' ? `no answer within ${timeoutMs} ms` : `more than ${MAX_STDOUT} bytes of output`;
+    throw new CniError(CniCode.DELEGATE_FAILED, `${what}: killed: ${why}`, { details: errTail.trim() || undefined });
+  }
+  // EPIPE: the delegate exited without reading all of its config, which is its own business.
+  if (r.error !== undefined && r.error !== 'EPIPE') throw new CniError(CniCode.DELEGATE_FAILED, `${what}: cannot run ${file}: ${r.error}`);
+  if (r.status === 0) return { stdout, elapsedMs };
+  throw delegateError(what, stdout, errTail, r.status, r.signal as NodeJS.Signals | null);
 }
 
 /** The delegate's own CNI error (its code kept, the message prefixed), or error 100. */
