@@ -1,4 +1,7 @@
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+// node:fs's callback API, not node:fs/promises: loading that (with the readline and stream
+// modules it brings) costs the packaged agent ~1.4 MiB of RSS for five calls at start-up.
+import { close, fsync, mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs';
+import { promisify } from 'node:util';
 import { dirname } from 'node:path';
 import { IPNetwork } from '../ip/ip-network.js';
 
@@ -26,20 +29,20 @@ export function renderSubnetEnv(env: SubnetEnv): string {
 
 /** Writes subnet.env atomically: a temp file in the same directory, fsync, rename. */
 export async function writeSubnetEnv(path: string, env: SubnetEnv): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+  await promisify(mkdir)(dirname(path), { recursive: true, mode: 0o755 });
   // Unique per process and call; not node:crypto, which would cost the agent ~2.5 MiB of RSS.
   const tmp = `${path}.${process.pid}-${Math.random().toString(16).slice(2, 10)}.tmp`;
   try {
-    const fh = await open(tmp, 'w', 0o644);
+    const fd = await promisify(open)(tmp, 'w', 0o644);
     try {
-      await fh.writeFile(renderSubnetEnv(env));
-      await fh.sync();
+      await promisify(writeFile)(fd, renderSubnetEnv(env));
+      await promisify(fsync)(fd);
     } finally {
-      await fh.close();
+      await promisify(close)(fd);
     }
-    await rename(tmp, path);
+    await promisify(rename)(tmp, path);
   } catch (err) {
-    await unlink(tmp).catch(() => {});
+    await promisify(unlink)(tmp).catch(() => {});
     throw err;
   }
 }
@@ -63,7 +66,7 @@ export function parseEnvText(text: string): Map<string, string> {
 export async function readPreviousSubnets(path: string): Promise<{ subnet?: IPNetwork; ipv6Subnet?: IPNetwork }> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await promisify(readFile)(path, 'utf8');
   } catch {
     return {};
   }
