@@ -12,7 +12,7 @@ export interface RunResult {
 
 export async function runCtl(
   argv: readonly string[],
-  o: { env?: Record<string, string>; store?: CtlStore; stdin?: string; now?: number } = {},
+  o: { env?: Record<string, string>; store?: CtlStore | 'real'; stdin?: string; now?: number } = {},
 ): Promise<RunResult> {
   let out = '';
   let err = '';
@@ -25,7 +25,7 @@ export async function runCtl(
       readStdin: o.stdin === undefined ? undefined : () => Promise.resolve(o.stdin ?? ''),
     },
     {
-      openStore: o.store ? () => Promise.resolve(o.store as CtlStore) : () => Promise.reject(new Error('no store in this test')),
+      openStore: o.store === 'real' ? undefined : o.store ? () => Promise.resolve(o.store as CtlStore) : () => Promise.reject(new Error('no store in this test')),
       now: o.now === undefined ? undefined : () => o.now ?? 0,
     },
   );
