@@ -38,7 +38,7 @@ if (process.env.FUZZ_SEED !== undefined && process.env.FUZZ_SEED !== '') {
 
 /** fc.assert with this run's seed and count (`scale` for properties much slower or faster than usual). */
 export function check<Ts extends [unknown, ...unknown[]]>(prop: fc.IProperty<Ts> | fc.IAsyncProperty<Ts>, scale = 1): void | Promise<void> {
-  const params = { seed: FUZZ_SEED, numRuns: Math.max(1, Math.round(FUZZ_RUNS * scale)), endOnFailure: false };
+  const params = { seed: FUZZ_SEED, numRuns: Math.max(1, Math.round(FUZZ_RUNS * scale)), includeErrorInReport: true };
   return fc.assert(prop as fc.IProperty<Ts>, params);
 }
 
