@@ -12,6 +12,11 @@
  * elsewhere, and the caller resumes the watch from its last revision on the next endpoint.
  * (etcd's own progress requests cannot be used: over the gateway's HTTP/1.1 the server reads the
  * whole request body before it sends the reply's first byte, so nothing can follow the create.)
+ *
+ * The probe proves the endpoint answers, not that this stream still flows (one connection
+ * stalled, e.g. a lost NAT entry). For that the watch asks for etcd's progress notifications
+ * and learns their cadence (the server's --experimental-watch-progress-notify-interval, 10 min
+ * by default): once two have come, a stream silent for three of those intervals is abandoned.
  */
 import { EtcdCompactedError, FlannelError, StoreError } from '../../errors.js';
 import type { WatchBatch } from './etcd-types.js';
@@ -75,6 +80,7 @@ async function* readStream(transport: EtcdTransport, stream: OpenStream, signal:
         }
         if (r.created === true) stream.clearTimer();
         const events = r.events;
+        prober.heard(r.created !== true && (events === undefined || events.length === 0));
         if (events !== undefined && events.length > 0) {
           yield { revision: headerRevision(r), events: events.map(decodeEvent) };
         }
@@ -103,6 +109,10 @@ async function* readStream(transport: EtcdTransport, stream: OpenStream, signal:
 export class WatchProber {
   failure: StoreError | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private silence: NodeJS.Timeout | undefined;
+  private lastProgressAt = 0;
+  /** The shortest gap seen between two progress notifications: the server's interval. */
+  private cadenceMs = 0;
   private readonly ac = new AbortController();
 
   constructor(
@@ -119,7 +129,35 @@ export class WatchProber {
 
   stop(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.silence);
     this.ac.abort();
+  }
+
+  /** Something came on the stream; `progress` when it was a progress notification. */
+  heard(progress: boolean): void {
+    if (this.ac.signal.aborted) return;
+    const now = Date.now();
+    if (progress) {
+      if (this.lastProgressAt > 0) {
+        const gap = now - this.lastProgressAt;
+        this.cadenceMs = this.cadenceMs === 0 ? gap : Math.min(this.cadenceMs, gap);
+      }
+      this.lastProgressAt = now;
+    }
+    if (this.cadenceMs === 0) return;
+    const deadline = Math.max(3 * this.cadenceMs, this.transport.watchProbe.timeoutMs);
+    clearTimeout(this.silence);
+    this.silence = setTimeout(() => {
+      const why = `no progress notification for ${deadline} ms (etcd sends one every ~${this.cadenceMs} ms)`;
+      this.fail(new StoreError('ERR_ETCD_UNAVAILABLE', this.endpoint, `watch abandoned: the stream went silent: ${why}`, { retryable: true }));
+    }, deadline);
+    this.silence.unref();
+  }
+
+  private fail(failure: StoreError): void {
+    this.failure = failure;
+    this.stop();
+    this.abandon(failure);
   }
 
   private schedule(): void {
@@ -135,10 +173,8 @@ export class WatchProber {
     } catch (err) {
       if (this.ac.signal.aborted) return;
       const why = errorMessage(err);
-      this.failure = new StoreError('ERR_ETCD_UNAVAILABLE', this.endpoint, `watch abandoned: its endpoint did not answer a probe (${why})`, { retryable: true, cause: err });
       this.transport.avoid(this.endpoint, why);
-      this.stop();
-      this.abandon(this.failure);
+      this.fail(new StoreError('ERR_ETCD_UNAVAILABLE', this.endpoint, `watch abandoned: its endpoint did not answer a probe (${why})`, { retryable: true, cause: err }));
       return;
     }
     this.schedule();

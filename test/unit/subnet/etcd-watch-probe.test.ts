@@ -105,6 +105,34 @@ describe('etcd client when an endpoint goes quiet', () => {
     kv.close();
   });
 
+  it('learns the cadence of progress notifications and abandons a stream silent for three of them, though its endpoint answers', async () => {
+    const kv = client();
+    const ac = new AbortController();
+    let failure: unknown;
+    let failedAt = 0;
+    const run = (async () => {
+      for await (const _ of kv.watchPrefix('/p/', 6, { signal: ac.signal })) void _;
+    })().catch((err: unknown) => {
+      failedAt = Date.now();
+      failure = err;
+    });
+    await poll(() => a.watchRequests().length === 1, { what: 'the watch on a', timeoutMs: 2000, intervalMs: 10 });
+    // Three progress notifications 150 ms apart, then the stream stalls (probes still answered).
+    for (let k = 0; k < 3; k++) {
+      await new Promise((r) => setTimeout(r, 150));
+      a.push({ header: { revision: '6' }, watch_id: '0' });
+    }
+    const lastAt = Date.now();
+    await poll(() => failedAt > 0, { what: 'the stalled stream to be abandoned', timeoutMs: 3000, intervalMs: 10 });
+    await run;
+    const took = failedAt - lastAt;
+    assert.ok(failure instanceof StoreError && /the stream went silent: no progress notification/.test(failure.message), String(failure));
+    // 3 x the learned cadence (>= 150 ms), but at least the probe deadline (200 ms).
+    assert.ok(took >= 350 && took < 1500, `abandoned ${took} ms after the last notification`);
+    assert.ok(a.requests.filter((r) => r.path === '/v3/kv/range').length >= 3, 'the endpoint answered probes meanwhile');
+    kv.close();
+  });
+
   it('resumes the lease watch on the next endpoint from the revision after the last event seen', async () => {
     const kv = client();
     const sm = new EtcdSubnetManager({ kv, prefix: '/coreos.com/network', leaseTtlSeconds: 60, logger: recordingLogger(), knownBackends: ['alloc'] });
