@@ -6,11 +6,13 @@
 // flags of each program), and injected into a copy of that Node binary with postject.
 // The native netlink binding travels inside as the SEA asset "netlink.node", the udp backend's
 // TUN addon (native/tun, brought up to date here with `make`: dist/native/tun.node) as "tun.node".
-// Needs `npm run build` first. Usage: node scripts/package.mjs [--out DIR]
+// Needs `npm run build` first. Usage: node scripts/package.mjs [--out DIR] [--only NAME[,NAME]]
+// (--only builds those programs alone; FLANNEL_TS_SEA_FLAGS_<NAME>, e.g. FLANNEL_TS_SEA_FLAGS_FLANNELD,
+// replaces a program's V8 flags, to measure another set).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -18,7 +20,12 @@ import { build } from 'esbuild';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
-const outDir = args[0] === '--out' && args[1] ? args[1] : join(root, 'dist', 'package');
+const option = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1] : undefined;
+};
+const outDir = option('--out') ?? join(root, 'dist', 'package');
+const only = option('--only')?.split(',');
 const workDir = join(outDir, '.work');
 const SENTINEL = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
@@ -35,6 +42,8 @@ export const PROGRAMS = [
   // copies the ~7 MB snapshot out of the executable before deserializing it (+~20 ms per start
   // on a bare script), more than the ~8 ms of module loading it saves.
   { name: 'flannel', entry: 'dist/src/bin/flannel-sea.js', execArgv: [], useCodeCache: true },
+  // The operator's CLI (bin/flannelctl): a short-lived command, Node's default flags.
+  { name: 'flannelctl', entry: 'dist/src/bin/flannelctl-sea.js', execArgv: [], useCodeCache: true, optional: true },
 ];
 
 function embeddedNode() {
@@ -70,12 +79,83 @@ function tunAddon() {
   return file;
 }
 
-async function bundle(program, buildInfo) {
-  const entry = join(root, program.entry);
-  if (!existsSync(entry)) throw new Error(`package: ${relative(root, entry)} missing: run \`npm run build\` first`);
-  const outfile = join(workDir, `${program.name}.cjs`);
+/**
+ * What only some modes need. A dynamic import() from outside one of these groups into it becomes
+ * a chunk: a CommonJS bundle of its own, carried as the SEA asset "chunk:<name>" and run only when
+ * that import happens (scripts/sea/sea-chunks.cjs), so a vxlan host in etcd mode neither parses
+ * nor holds the cloud backends' SDKs, kube mode, wireguard, ipsec, extension, udp or the metrics.
+ * Groups are prefixes of paths relative to the repository.
+ */
+const CHUNK_GROUPS = [
+  /^dist\/src\/backend\/(awsvpc|gce|tencentvpc|wireguard|ipsec|extension|udp)\//,
+  /^dist\/src\/subnet\/kube\//,
+  /^dist\/src\/metrics\//,
+  /^node_modules\/(yaml|@google-cloud\/compute|gcp-metadata|tencentcloud-sdk-nodejs-common|@aws-sdk\/client-ec2)\//,
+];
+const SHARED_PREFIX = 'flannel-ts-shared:';
+const CHUNK_RUNTIME = join(root, 'scripts', 'sea', 'sea-chunks.cjs');
+
+const relPath = (abs) => relative(root, abs).split(sep).join('/');
+
+function groupOf(rel) {
+  for (const re of CHUNK_GROUPS) {
+    const m = re.exec(rel);
+    if (m) return m[0];
+  }
+  return undefined;
+}
+
+/** A chunk's name: its root module's path without dist/src/ and the extension. */
+const chunkName = (rel) => rel.replace(/^dist\/src\//, '').replace(/\.c?js$/, '');
+
+/**
+ * Splits a build: dynamic imports into another chunk group become a stub that loads that chunk
+ * (recorded in `chunks`: name -> absolute root); with `shared` (the main bundle's modules), every
+ * import of one of them becomes an external `flannel-ts-shared:<path>` require (recorded in
+ * `usedShared`), answered at run time by the main bundle's own instance of that module.
+ */
+function splitPlugin({ ownGroup, shared, chunks, usedShared, registry, noChunk }) {
+  return {
+    name: 'sea-split',
+    setup(b) {
+      b.onResolve({ filter: /^flannel-ts-sea-shared$/ }, () => ({ path: 'registry', namespace: 'sea-gen' }));
+      b.onLoad({ filter: /.*/, namespace: 'sea-gen' }, () => ({
+        contents: `module.exports = {\n${[...(registry ?? [])].sort().map((rel) => `  ${JSON.stringify(rel)}: () => require(${JSON.stringify(join(root, rel))}),`).join('\n')}\n};\n`,
+        loader: 'js',
+        resolveDir: root,
+      }));
+      b.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.pluginData?.seaInner || args.kind === 'entry-point' || args.path.startsWith('node:') || args.path.startsWith(SHARED_PREFIX)) return undefined;
+        if (args.path === 'flannel-ts-sea-shared') return undefined;
+        const r = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { seaInner: true } });
+        if (r.errors.length > 0 || r.external || !r.path || r.namespace !== 'file') return undefined;
+        const rel = relPath(r.path);
+        if (args.kind === 'dynamic-import') {
+          const group = groupOf(rel);
+          if (group !== undefined && group !== ownGroup && !noChunk?.has(rel) && !shared?.has(rel)) {
+            const name = chunkName(rel);
+            chunks.set(name, r.path);
+            return { path: name, namespace: 'sea-chunk' };
+          }
+        }
+        if (shared?.has(rel)) {
+          usedShared.add(rel);
+          return { path: SHARED_PREFIX + rel, external: true };
+        }
+        return undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace: 'sea-chunk' }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(CHUNK_RUNTIME)}).loadChunk(${JSON.stringify(args.path)});\n`,
+        loader: 'js',
+        resolveDir: root,
+      }));
+    },
+  };
+}
+
+function esbuildOptions(buildInfo, entry, outfile, split) {
   const seaGlue = join(root, 'scripts', 'sea');
-  await build({
+  return {
     absWorkingDir: root,
     entryPoints: [entry],
     outfile,
@@ -87,6 +167,7 @@ async function bundle(program, buildInfo) {
     minifyWhitespace: true,
     minifySyntax: true,
     logLevel: 'warning',
+    metafile: true,
     define: {
       __FLANNEL_TS_BUILD__: JSON.stringify(buildInfo),
       'import.meta.url': '__flannel_ts_module_url',
@@ -96,6 +177,7 @@ async function bundle(program, buildInfo) {
     banner: { js: 'var __flannel_ts_module_url = require("node:url").pathToFileURL(process.execPath).href;' },
     alias: { 'node-gyp-build': join(seaGlue, 'node-gyp-build.cjs') },
     plugins: [
+      splitPlugin(split),
       {
         name: 'sea-netlink-native',
         setup(b) {
@@ -104,13 +186,55 @@ async function bundle(program, buildInfo) {
         },
       },
     ],
-  });
-  return outfile;
+  };
 }
 
-function seaBlob(program, node, main) {
+const inputsOf = (result) => new Set(Object.keys(result.metafile.inputs).filter((k) => !k.includes(':')));
+
+/**
+ * Bundles a program: the main bundle (the SEA main) and its chunks. Returns the main file and
+ * the chunks' files by name.
+ */
+async function bundle(program, buildInfo) {
+  const entry = join(root, program.entry);
+  if (!existsSync(entry)) throw new Error(`package: ${relative(root, entry)} missing: run \`npm run build\` first`);
+  const outfile = join(workDir, `${program.name}.cjs`);
+  // 1. The main bundle with its chunk stubs: which modules it holds. A module the main bundle
+  // also imports statically is not split out (it is there anyway).
+  const noChunk = new Set();
+  let chunks;
+  let main;
+  for (;;) {
+    chunks = new Map();
+    main = inputsOf(await build(esbuildOptions(buildInfo, entry, outfile, { chunks, usedShared: new Set(), registry: [], noChunk })));
+    const inMain = [...chunks.values()].map(relPath).filter((rel) => main.has(rel));
+    if (inMain.length === 0) break;
+    for (const rel of inMain) noChunk.add(rel);
+  }
+  // 2. The chunks (and the chunks they import), each taking the main bundle's modules from it.
+  const usedShared = new Set();
+  const files = new Map();
+  for (let pending = [...chunks.keys()]; pending.length > 0; pending = [...chunks.keys()].filter((n) => !files.has(n))) {
+    for (const name of pending) {
+      const root_ = chunks.get(name);
+      if (main.has(relPath(root_))) throw new Error(`package: chunk ${name} is also imported statically by the main bundle`);
+      const file = join(workDir, `${program.name}.chunk.${name.replaceAll('/', '_')}.cjs`);
+      await build(esbuildOptions(buildInfo, root_, file, { ownGroup: groupOf(relPath(root_)), shared: main, chunks, usedShared, noChunk }));
+      files.set(name, file);
+    }
+  }
+  if (chunks.size === 0) return { main: outfile, chunks: files };
+  // 3. The main bundle again, now with the table of the modules the chunks take from it.
+  const last = await build(esbuildOptions(buildInfo, entry, outfile, { chunks: new Map(), usedShared: new Set(), registry: usedShared, noChunk }));
+  const again = inputsOf(last);
+  if (again.size !== main.size || [...again].some((m) => !main.has(m))) throw new Error('package: the main bundle changed when its shared-module table was added');
+  return { main: outfile, chunks: files };
+}
+
+function seaBlob(program, node, bundled) {
+  const chunkAssets = Object.fromEntries([...bundled.chunks].map(([name, file]) => [`chunk:${name}`, file]));
   const config = {
-    main,
+    main: bundled.main,
     output: join(workDir, `${program.name}.blob`),
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
@@ -118,7 +242,7 @@ function seaBlob(program, node, main) {
     execArgv: program.execArgv,
     // NODE_OPTIONS of the host must not change how the agent or the plugin runs.
     execArgvExtension: 'none',
-    assets: { 'netlink.node': netlinkBinding(), 'tun.node': tunAddon() },
+    assets: { 'netlink.node': netlinkBinding(), 'tun.node': tunAddon(), ...chunkAssets },
   };
   const file = join(workDir, `${program.name}.sea.json`);
   writeFileSync(file, JSON.stringify(config, null, 2) + '\n');
@@ -155,14 +279,19 @@ async function main() {
   const commit = gitCommit();
   if (commit) buildInfo.commit = commit;
   mkdirSync(workDir, { recursive: true });
-  for (const program of PROGRAMS) {
+  for (const listed of PROGRAMS) {
+    if (only && !only.includes(listed.name)) continue;
+    if (!existsSync(join(root, listed.entry)) && listed.optional) continue;
+    const flags = process.env[`FLANNEL_TS_SEA_FLAGS_${listed.name.toUpperCase()}`];
+    const program = flags === undefined ? listed : { ...listed, execArgv: flags.split(/\s+/).filter(Boolean) };
     const started = Date.now();
-    const main = await bundle(program, buildInfo);
-    const blob = seaBlob(program, node, main);
+    for (const f of readdirSync(workDir)) if (f.startsWith(`${program.name}.`)) rmSync(join(workDir, f), { force: true });
+    const bundled = await bundle(program, buildInfo);
+    const blob = seaBlob(program, node, bundled);
     const target = join(outDir, program.name);
     await inject(node, blob, target);
     const mib = (statSync(target).size / 1048576).toFixed(0);
-    process.stdout.write(`package: ${relative(root, target)}: node ${node.version}, ${Math.round(statSync(main).size / 1024)} KiB of code, ${mib} MiB, ${Date.now() - started} ms\n`);
+    process.stdout.write(`package: ${relative(root, target)}: node ${node.version}, ${Math.round(statSync(bundled.main).size / 1024)} KiB of code (+ ${bundled.chunks.size} chunks, ${Math.round([...bundled.chunks.values()].reduce((n, f) => n + statSync(f).size, 0) / 1024)} KiB), ${mib} MiB, ${Date.now() - started} ms\n`);
   }
 }
 
