@@ -41,6 +41,7 @@ export class ReleaseError extends Error {
 export const RELEASE_FILES = Object.freeze([
   { name: 'flanneld', from: 'dist/package/flanneld', mode: 0o755, required: true },
   { name: 'flannel', from: 'dist/package/flannel', mode: 0o755, required: true },
+  { name: 'flannelctl', from: 'dist/package/flannelctl', mode: 0o755, required: false },
   { name: 'kube-flannel-ts.yml', from: 'deploy/kube-flannel-ts.yml', mode: 0o644, required: true },
   { name: 'flanneld.service', from: 'deploy/flanneld.service', mode: 0o644, required: true },
   { name: 'flanneld.env', from: 'deploy/flanneld.env', mode: 0o644, required: true },

@@ -32,6 +32,7 @@ npm run --silent package
 packaged="$(mktemp -d /tmp/flannel-ts-packaged.XXXXXX)"
 trap 'rm -rf "$packaged"' EXIT
 cp dist/package/flanneld dist/package/flannel "$packaged/"
+[ ! -f dist/package/flannelctl ] || cp dist/package/flannelctl "$packaged/"
 FLANNEL_TS_PACKAGED="$packaged" node --test --test-concurrency=1 --test-reporter=spec \
   dist/test/package/packaged.test.js dist/test/cni/add-check-del.test.js \
   dist/test/cluster/cni-datapath.test.js dist/test/cluster/cleanup.test.js

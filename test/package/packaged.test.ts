@@ -7,7 +7,7 @@
  * test/cni/add-check-del.test.ts and test/cluster/cni-datapath.test.ts, run in the packaged pass.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,6 +100,18 @@ describe('packaged executables', { skip, timeout: 120_000 }, () => {
       const a = await run([NODE, join(REPO, 'bin', 'flannel')], { env, input: c.input, allowFailure: true });
       const b = await run(withoutNode([exe('flannel')]), { env, input: c.input, allowFailure: true });
       same(a, b, `flannel ${JSON.stringify(c.env)} ${c.input}`);
+    }
+  });
+
+  it('flannelctl (when packaged) names the build and answers a bad flag exactly as bin/flannelctl', { skip: dir && !existsSync(join(dir, 'flannelctl')) ? 'no packaged flannelctl' : false }, async () => {
+    const v = await run(withoutNode([exe('flannelctl'), '-version']), { env: clean });
+    assert.equal(v.stderr, '', 'nothing on stderr');
+    assert.match(v.stdout, new RegExp(`^${version.replaceAll('.', '\\.')} \\(git [0-9a-f]{7}(-dirty)?, node v\\d+\\.\\d+\\.\\d+, linux-x64\\)\\n$`));
+    for (const args of [['-bogus'], ['no-such-command']]) {
+      const a = await run([NODE, join(REPO, 'bin', 'flannelctl'), ...args], { env: clean, allowFailure: true });
+      const b = await run(withoutNode([exe('flannelctl'), ...args]), { env: clean, allowFailure: true });
+      assert.notEqual(a.exitCode, 0, `flannelctl ${args.join(' ')} fails`);
+      same(a, b, `flannelctl ${args.join(' ')}`);
     }
   });
 

@@ -92,7 +92,7 @@ describe('scripts/release.mjs', () => {
 
   it('ships both executables from dist/package, and the deploy files and README of this repository', () => {
     const from = Object.fromEntries(release.RELEASE_FILES.map((f) => [f.name, f]));
-    assert.deepEqual(release.PACKAGED, ['dist/package/flanneld', 'dist/package/flannel']);
+    assert.deepEqual(release.PACKAGED, ['dist/package/flanneld', 'dist/package/flannel', 'dist/package/flannelctl']);
     assert.equal(from['flanneld']?.mode, 0o755);
     assert.equal(from['flannel']?.mode, 0o755);
     for (const f of release.RELEASE_FILES) {
@@ -113,7 +113,7 @@ describe('scripts/release.mjs', () => {
     const entries = await listing(r.tarball);
     assert.deepEqual(
       entries.map((e) => e.name),
-      [`${name}/`, ...['README.md', 'SHA256SUMS', 'flannel', 'flanneld', 'flanneld.env', 'flanneld.service', 'kube-flannel-ts.yml'].map((n) => `${name}/${n}`)],
+      [`${name}/`, ...['README.md', 'SHA256SUMS', 'flannel', 'flannelctl', 'flanneld', 'flanneld.env', 'flanneld.service', 'kube-flannel-ts.yml'].map((n) => `${name}/${n}`)],
     );
     const modeOf = Object.fromEntries(entries.map((e) => [e.name.replace(`${name}/`, ''), e.mode]));
     assert.equal(modeOf[''], 'drwxr-xr-x');
