@@ -301,9 +301,15 @@ export class EtcdSubnetManager implements SubnetManager {
   }
 
   private toEvent(type: 'put' | 'delete', kv: KeyValue): LeaseEvent | undefined {
+    // A watched key in another form than flannel writes ("10.5.1.0-024") names the subnets of
+    // another key: its put would replace that lease's value in every peer's view, its delete
+    // remove it. Only the acquire's listing reads such keys (this host's own lease).
+    const nets = parseSubnetKey(kv.key.slice(this.subnetsPrefix.length), { exact: true });
+    if (!nets) {
+      this.log.v(2).info(`ignoring watched key ${kv.key}: not a subnet key in flannel's form`);
+      return undefined;
+    }
     if (type === 'delete') {
-      const nets = parseSubnetKey(kv.key.slice(this.subnetsPrefix.length), { exact: true });
-      if (!nets) return undefined;
       const lease: Lease = { ...nets, attrs: EMPTY_ATTRS, expiration: undefined, revision: kv.modRevision };
       return { type: 'removed', lease };
     }
@@ -312,7 +318,7 @@ export class EtcdSubnetManager implements SubnetManager {
   }
 
   private leaseFromKV(kv: KeyValue): Lease | undefined {
-    const nets = parseSubnetKey(kv.key.slice(this.subnetsPrefix.length), { exact: true });
+    const nets = parseSubnetKey(kv.key.slice(this.subnetsPrefix.length));
     if (!nets) {
       this.log.v(2).info(`ignoring key ${kv.key}: not a subnet key`);
       return undefined;
