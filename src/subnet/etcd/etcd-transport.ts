@@ -82,6 +82,8 @@ export class EtcdTransport {
   private readonly pool = new Http1Pool();
   private readonly targets: ReadonlyMap<EtcdEndpoint, Http1Target>;
   private readonly timeoutMs: number;
+  /** Per endpoint, the interval of etcd's watch progress notifications, once learned (etcd-watch.ts). */
+  readonly progressCadence = new Map<string, number>();
   /** How an open watch checks that its endpoint still answers (etcd-watch.ts). */
   readonly watchProbe: { readonly intervalMs: number; readonly timeoutMs: number };
   private readonly closed = new AbortController();

@@ -17,6 +17,7 @@
  * stalled, e.g. a lost NAT entry). For that the watch asks for etcd's progress notifications
  * and learns their cadence (the server's --experimental-watch-progress-notify-interval, 10 min
  * by default): once two have come, a stream silent for three of those intervals is abandoned.
+ * The cadence is kept per endpoint, so a stream opened later is watched from its first moment.
  */
 import { EtcdCompactedError, FlannelError, StoreError } from '../../errors.js';
 import type { WatchBatch } from './etcd-types.js';
@@ -112,19 +113,21 @@ export class WatchProber {
   private silence: NodeJS.Timeout | undefined;
   private lastProgressAt = 0;
   /** The shortest gap seen between two progress notifications: the server's interval. */
-  private cadenceMs = 0;
+  private cadenceMs: number;
   private readonly ac = new AbortController();
 
   constructor(
-    private readonly transport: Pick<EtcdTransport, 'probe' | 'avoid' | 'watchProbe'>,
+    private readonly transport: Pick<EtcdTransport, 'probe' | 'avoid' | 'watchProbe' | 'progressCadence'>,
     private readonly endpoint: string,
     private readonly key: string,
     signal: AbortSignal,
     private readonly abandon: (err: StoreError) => void,
   ) {
+    this.cadenceMs = transport.progressCadence.get(endpoint) ?? 0;
     if (signal.aborted) return;
     signal.addEventListener('abort', () => this.stop(), { once: true, signal: this.ac.signal });
     this.schedule();
+    this.heard(false);
   }
 
   stop(): void {
@@ -141,6 +144,7 @@ export class WatchProber {
       if (this.lastProgressAt > 0) {
         const gap = now - this.lastProgressAt;
         this.cadenceMs = this.cadenceMs === 0 ? gap : Math.min(this.cadenceMs, gap);
+        this.transport.progressCadence.set(this.endpoint, this.cadenceMs);
       }
       this.lastProgressAt = now;
     }
