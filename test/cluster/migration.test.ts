@@ -1,0 +1,196 @@
+/**
+ * Migrating a live cluster from Go flannel to flannel-ts and back, host by host. Host 1 is "a Go
+ * flannel host": the state Go flanneld leaves (go-flannel-state.ts) laid down by hand, no agent.
+ * Hosts 2 and 3 run flannel-ts. Then flannel-ts starts on host 1 over Go's state under a
+ * continuous pod-to-pod ping (same subnet, same VtepMAC, chains taken over without duplicates,
+ * no packet lost), and stops again (SIGTERM), leaving what a Go flanneld would take over.
+ * Needs root.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { IPNetwork } from '../../src/ip/ip-network.js';
+import { poll } from '../support/poll.js';
+import { parseSubnetEnv, type Agent } from './agent.js';
+import {
+  NETWORK_V4,
+  expectedHostState,
+  hostFacts,
+  networkConfig,
+  readLeases,
+  waitForHostState,
+  waitForSubnetEnv,
+  type DatapathSpec,
+  type HostFacts,
+} from './datapath-checks.js';
+import {
+  etcdLeaseOf,
+  flannelRuleLines,
+  goChainLines,
+  goHostGwLeaseValue,
+  goLeaseKey,
+  goSubnetEnv,
+  goVxlanLeaseValue,
+  layGoChains,
+  layGoHostGwPeer,
+  layGoVxlanDevice,
+  layGoVxlanPeer,
+  putGoLease,
+  writeGoSubnetEnv,
+} from './go-flannel-state.js';
+import { createCluster, type Cluster } from './harness.js';
+import { readAddresses, readLink } from './kernel-state.js';
+import { pingAll, podIp, startPingStream } from './pod-traffic.js';
+import { addPod, type Pod } from './pods.js';
+
+const skip = process.getuid?.() !== 0 ? 'needs root' : false;
+const NETWORK = IPNetwork.parse(NETWORK_V4);
+/** Host 1's subnet and VtepMAC under Go flannel (any free subnet and a locally administered MAC). */
+const GO_SUBNET = IPNetwork.parse('10.5.77.0/24');
+const GO_MAC = '5a:9b:6c:cc:33:80';
+/** Go flannel's default subnet file, private to each host. */
+const SUBNET_FILE = '/run/flannel/subnet.env';
+/** The continuous ping across the swap: 20 ms apart, bounded. */
+const PING_INTERVAL_S = 0.02;
+const PING_COUNT = 300;
+
+function goSubnetFile(cluster: Cluster, host: number): string {
+  return join(cluster.hostDir(host), 'private', SUBNET_FILE);
+}
+
+async function readEnv(path: string): Promise<Record<string, string>> {
+  return parseSubnetEnv(await readFile(path, 'utf8'));
+}
+
+/** Waits until `agent` logs that it holds a lease; fails early if it exits. */
+async function waitForLease(agent: Agent): Promise<void> {
+  await agent.waitForLog(/acquired lease/, { timeoutMs: 10_000 });
+}
+
+function describeMigration(spec: DatapathSpec, hosts: readonly number[]): void {
+  const vxlan = spec.backend === 'vxlan';
+  const mtu = vxlan ? 1450 : 1500;
+  describe(`migrating host 1 from Go flannel to flannel-ts and back (${spec.backend})`, { skip, timeout: 45_000 }, () => {
+    let cluster: Cluster;
+    const pods: Pod[] = [];
+    const facts: HostFacts[] = [];
+    let goValue = '';
+    let goIfindex = 0;
+    let measured = '';
+
+    before(async () => {
+      cluster = await createCluster({ hosts: hosts.length, privateDirs: ['/run/flannel'] });
+      await cluster.putConfig(networkConfig(spec));
+      // Host 1: what Go flanneld left.
+      const pub1 = cluster.hostAddress(1);
+      goValue = vxlan ? goVxlanLeaseValue(pub1, GO_MAC) : goHostGwLeaseValue(pub1);
+      await putGoLease(cluster, GO_SUBNET, goValue);
+      await writeGoSubnetEnv(goSubnetFile(cluster, 1), goSubnetEnv(NETWORK, GO_SUBNET, mtu, true));
+      if (vxlan) await layGoVxlanDevice(cluster, 1, { subnet: GO_SUBNET, mac: GO_MAC, mtu });
+      await layGoChains(cluster, 1, NETWORK, GO_SUBNET);
+      const env1 = await readEnv(goSubnetFile(cluster, 1));
+      pods.push(await addPod(cluster, 1, 'pod1', env1));
+      facts.push({ host: 1, net4: GO_SUBNET, net6: undefined, pub4: pub1, pub6: undefined, mac4: vxlan ? GO_MAC : undefined, mac6: undefined });
+      // Hosts 2..: flannel-ts agents.
+      for (const i of hosts.slice(1)) {
+        const a = cluster.startAgent(i, { args: ['-ip-masq'] });
+        const env = await waitForSubnetEnv(a, 'v4');
+        pods.push(await addPod(cluster, i, `pod${i}`, env));
+        facts.push(await hostFacts(cluster, i, spec, env));
+      }
+      // What Go flanneld on host 1 would have programmed for them, from their leases.
+      for (const f of facts.slice(1)) {
+        assert.ok(f.net4 && f.pub4);
+        if (vxlan) {
+          assert.ok(f.mac4);
+          await layGoVxlanPeer(cluster, 1, { subnet: f.net4, mac: f.mac4, publicIP: f.pub4 });
+        } else {
+          await layGoHostGwPeer(cluster, 1, { subnet: f.net4, publicIP: f.pub4 });
+        }
+      }
+      if (vxlan) goIfindex = (await readLink(cluster, 1, 'flannel.1'))?.ifindex ?? 0;
+    });
+
+    after(async () => {
+      if (measured) console.log(`# ${spec.backend} migration: ${measured}`);
+      await cluster?.destroy();
+    });
+
+    it('a Go flannel host and flannel-ts hosts reach each other', async () => {
+      for (const i of hosts.slice(1)) await waitForHostState(cluster, i, spec, expectedHostState(cluster, spec, i, facts));
+      await waitForHostState(cluster, 1, spec, expectedHostState(cluster, spec, 1, facts));
+      await pingAll(pods, [4]);
+    });
+
+    it('flannel-ts takes over host 1 under a continuous ping: same subnet, same VtepMAC, chains kept, no packet lost', async () => {
+      const [pod1, pod2] = pods;
+      assert.ok(pod1 && pod2);
+      const stream = startPingStream(pod1, podIp(pod2, 4), PING_COUNT, PING_INTERVAL_S);
+      // Let a few packets go before the swap.
+      await new Promise((r) => setTimeout(r, 300));
+      const agent = cluster.startAgent(1, { args: ['-ip-masq', `-subnet-file=${SUBNET_FILE}`] });
+      await waitForLease(agent);
+      await waitForHostState(cluster, 1, spec, expectedHostState(cluster, spec, 1, facts));
+      let finished = false;
+      void stream.done.then(() => (finished = true), () => (finished = true));
+      await new Promise((r) => setImmediate(r));
+      assert.equal(finished, false, 'the ping stream outlasts the swap (raise PING_COUNT)');
+      const ping = await stream.done;
+      measured = `${ping.sent} pings pod1 -> pod2 at ${PING_INTERVAL_S * 1000} ms across the start of flannel-ts on host 1: ${ping.sent - ping.received} lost`;
+      assert.equal(ping.received, ping.sent, `pings lost during the swap:\n${ping.output.split('\n').slice(-4).join('\n')}`);
+
+      const env = await readEnv(goSubnetFile(cluster, 1));
+      assert.equal(env.FLANNEL_SUBNET, `${GO_SUBNET.ip.add(1n).toString()}/24`, 'the same subnet as under Go flannel');
+      assert.deepEqual((await readLeases(cluster)).get(goLeaseKey(GO_SUBNET)), goValue, 'the same lease value (same VtepMAC)');
+      assert.equal((await readLeases(cluster)).size, hosts.length, 'no second lease for host 1');
+      if (vxlan) {
+        const link = await readLink(cluster, 1, 'flannel.1');
+        assert.ok(link);
+        assert.equal(link.address, GO_MAC, 'VtepMAC kept');
+        assert.equal(link.ifindex, goIfindex, "Go flannel's device adopted, not re-created");
+        assert.match(await agent.readLog(), /reusing vxlan device flannel\.1/);
+      }
+      const want = goChainLines(NETWORK, GO_SUBNET);
+      // The rules are set up right after the lease; subnet.env is written once they are.
+      await poll(async () => (await agent.readLog()).match(/subnet|traffic|iptables/i) !== null, { what: 'host 1 rules set up', timeoutMs: 3000 });
+      assert.deepEqual(await flannelRuleLines(cluster, 1, 'nat'), want.nat, 'nat chains taken over, no duplicates');
+      assert.deepEqual(await flannelRuleLines(cluster, 1, 'filter'), want.filter, 'filter chains taken over, no duplicates');
+      const errors = (await agent.readLog()).split('\n').filter((l) => /^E\d{4} /.test(l));
+      assert.deepEqual(errors, [], 'errors in the log of host 1');
+    });
+
+    it("rolls back: SIGTERM leaves the lease, device and chains as Go flannel expects them", async () => {
+      const agent = cluster.agents.find((a) => a.host === 1);
+      assert.ok(agent);
+      assert.equal(await agent.stop('SIGTERM'), 0, 'flannel-ts on host 1 exits 0 on SIGTERM');
+      const leases = await readLeases(cluster);
+      assert.equal(leases.get(goLeaseKey(GO_SUBNET)), goValue, "the lease value in Go flannel's byte format");
+      const lease = await etcdLeaseOf(cluster, goLeaseKey(GO_SUBNET));
+      assert.ok(lease, 'the key is bound to an etcd lease (not a reservation)');
+      assert.equal(lease.granted, 86_400, 'lease TTL 24 h');
+      assert.ok(lease.ttl > 86_000, `remaining TTL ${lease.ttl} s`);
+      assert.deepEqual(await readEnv(goSubnetFile(cluster, 1)), parseSubnetEnv(goSubnetEnv(NETWORK, GO_SUBNET, mtu, true)), "subnet.env as Go flannel reads it");
+      if (vxlan) {
+        const link = await readLink(cluster, 1, 'flannel.1');
+        assert.ok(link, 'flannel.1 left in place');
+        assert.equal(link.address, GO_MAC);
+        assert.equal(link.mtu, mtu);
+        assert.deepEqual(
+          { id: link.data.id, port: link.data.port, learning: link.data.learning, local: link.data.local },
+          { id: 1, port: 8472, learning: false, local: cluster.hostAddress(1) },
+        );
+        assert.deepEqual(await readAddresses(cluster, 1, 'flannel.1', 4), [`${GO_SUBNET.ip.toString()}/32`]);
+      }
+      await waitForHostState(cluster, 1, spec, expectedHostState(cluster, spec, 1, facts), 1000);
+      const want = goChainLines(NETWORK, GO_SUBNET);
+      assert.deepEqual(await flannelRuleLines(cluster, 1, 'nat'), want.nat, 'nat chains left as Go flannel makes them');
+      assert.deepEqual(await flannelRuleLines(cluster, 1, 'filter'), want.filter, 'filter chains left as Go flannel makes them');
+      // The data path keeps working with no agent, as it did under Go flannel.
+      await pingAll(pods, [4]);
+    });
+  });
+}
+
+describeMigration({ backend: 'vxlan', mode: 'v4' }, [1, 2, 3]);
+describeMigration({ backend: 'host-gw', mode: 'v4' }, [1, 2]);
