@@ -1,0 +1,39 @@
+/** One real agent's figures at a checkpoint: RSS and CPU from /proc, reconcile counters from its /metrics. */
+import type { Cluster } from '../../test/cluster/harness.js';
+import { readCpuTimes, readMemoryStatus } from '../support/proc-status.js';
+
+/** The health port every soak agent serves /metrics on (each in its own namespace, on 127.0.0.1). */
+export const METRICS_PORT = 9472;
+export const METRICS_ARGS: readonly string[] = [`-healthz-port=${METRICS_PORT}`, '-healthz-ip=127.0.0.1'];
+
+export interface AgentFigures {
+  readonly rssMiB: number;
+  readonly cpuS: number;
+  /** flannel_reconcile_repairs_total; NaN when /metrics could not be read. */
+  readonly repairs: number;
+  /** flannel_reconcile_runs_total; NaN when /metrics could not be read. */
+  readonly reconcileRuns: number;
+}
+
+/** The value of an unlabelled sample `name` in a Prometheus scrape, NaN when absent. */
+export function sampleValue(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? NaN : Number(line.slice(name.length + 1));
+}
+
+export async function rssMiB(nodePid: number): Promise<number> {
+  const m = await readMemoryStatus(nodePid);
+  return m ? m.vmRssKiB / 1024 : NaN;
+}
+
+export async function probeAgent(cluster: Cluster, host: number, nodePid: number, signal: AbortSignal): Promise<AgentFigures> {
+  const cpu = await readCpuTimes(nodePid);
+  const res = await cluster.exec(host, ['curl', '-sf', '--max-time', '3', `http://127.0.0.1:${METRICS_PORT}/metrics`], { allowFailure: true, timeoutMs: 5000, signal });
+  const text = res.exitCode === 0 ? res.stdout : '';
+  return {
+    rssMiB: await rssMiB(nodePid),
+    cpuS: cpu ? (cpu.userMs + cpu.systemMs) / 1000 : NaN,
+    repairs: sampleValue(text, 'flannel_reconcile_repairs_total'),
+    reconcileRuns: sampleValue(text, 'flannel_reconcile_runs_total'),
+  };
+}
