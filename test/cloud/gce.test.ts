@@ -185,6 +185,22 @@ describe('gce through the SDK against the stand-in', () => {
     }
   });
 
+  it('a revoked token (401) is replaced by a fresh one from the metadata server and the loop goes on', async () => {
+    const r = await rig();
+    const lines: string[] = [];
+    try {
+      const { ac, running } = await start(r, lines);
+      await r.control('POST', '/credentials/revoke', {});
+      await r.control('POST', '/routes/delete', { name: 'flannel-10-244-1-0-24' });
+      const s = await until(r, (x) => routeTo(x, OWN)?.nextHopInstance === SELF, 'the route back with a fresh token').catch((e: unknown) => assert.fail(`${String(e)}\n${lines.join('')}`));
+      assert.ok((s.answered['401'] ?? 0) >= 1, `the revoked token was refused: ${JSON.stringify(s.answered)}`);
+      ac.abort();
+      await running;
+    } finally {
+      await r.close();
+    }
+  });
+
   it('survives a 10 s API outage: keeps running, routes stay, catches up when the API is back', async () => {
     const r = await rig();
     const lines: string[] = [];

@@ -1,5 +1,5 @@
 import type { GlobalOperationsClient, InstancesClient, NetworksClient, RoutesClient, protos } from '@google-cloud/compute';
-import type { GoogleAuth } from 'google-auth-library';
+import type { AuthClient, GoogleAuth } from 'google-auth-library';
 import type { IPNetwork } from '../../ip/ip-network.js';
 import type { Logger } from '../../log/logger.js';
 import type { CloudProvider, CloudRoute, CloudRouteTable } from '../cloud/route-table.js';
@@ -58,7 +58,7 @@ export async function openGceProvider(opts: {
   // One GoogleAuth (one token) for the four clients, told the project: without it the auth
   // library looks for one itself, spawning `gcloud config config-helper` (seconds, every start).
   const auth = new sdk.GoogleAuth({ projectId: project, scopes: [...sdk.RoutesClient.scopes] });
-  await checkCredentials(auth, signal);
+  const authClient = await checkCredentials(auth, signal);
   // REST transport (`fallback`), which is also what lets a plain http:// endpoint be used.
   const base = { fallback: true as const, auth, ...(ep ? { apiEndpoint: ep.host, port: ep.port, protocol: ep.protocol } : {}) };
   const clients = {
@@ -68,7 +68,9 @@ export async function openGceProvider(opts: {
     networks: new sdk.NetworksClient(base),
   };
   await initializeClients(clients, signal);
-  const api = new GceApi(clients, project, `network ${network}`, timing);
+  // A token refused (401: revoked, or its key deleted) is marked expired, so that the next call
+  // fetches a new one rather than sending the cached one for up to an hour.
+  const api = new GceApi(clients, project, `network ${network}`, timing, () => authClient.setCredentials({ ...authClient.credentials, expiry_date: 1 }));
   logger.info(`project ${project}, zone ${md.zone}, instance ${md.instance}, network ${network}${ep ? `, Compute API at ${ep.url}` : ''}`);
   const [instanceLink, networkLink] = await Promise.all([api.instanceSelfLink(md.zone, md.instance, signal), api.networkSelfLink(network, signal)]);
   const table = new GceRouteTable(api, network, networkLink, instanceLink, logger);
@@ -104,10 +106,11 @@ async function loadComputeClients() {
  * Gets the credentials (Application Default Credentials) and a first token: a missing service
  * account, an unreadable key file or a refused key fails here, as a credentials error.
  */
-async function checkCredentials(auth: GoogleAuth, signal: AbortSignal): Promise<void> {
+async function checkCredentials(auth: GoogleAuth, signal: AbortSignal): Promise<AuthClient> {
   try {
     const client = await raceAbort(auth.getClient(), signal);
     await raceAbort(client.getAccessToken(), signal);
+    return client;
   } catch (err) {
     if (signal.aborted) throw signal.reason;
     throw translateGceError(err, 'credentials (Application Default Credentials)');
@@ -142,6 +145,7 @@ class GceApi {
     /** For errors: the table as the loop names it. */
     readonly tableName: string,
     private readonly timing: GceTiming,
+    private readonly dropToken: () => void,
   ) {
     ({ routes: this.routes, operations: this.operations, instances: this.instances, networks: this.networks } = clients);
   }
@@ -158,7 +162,9 @@ class GceApi {
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       if (deadline.aborted) throw new CloudApiError('gce', `${method} ${resource}`, `no answer within ${this.timing.callTimeoutMs} ms`, { retryable: true, apiCode: 'DEADLINE_EXCEEDED', cause: err });
-      throw translateGceError(err, `${method} ${resource}`);
+      const e = translateGceError(err, `${method} ${resource}`);
+      if (e.apiCode === 'UNAUTHENTICATED') this.dropToken();
+      throw e;
     }
   }
 
