@@ -116,6 +116,8 @@ export class CloudRouteLoop {
   private readonly removed = new Set<string>();
   private readonly orphans = new Map<CloudRouteTable, ReadonlyMap<string, number>>();
   private synced = false;
+  /** Lease events arrived since the current pass began: run another at once (a notify during a pass reaches no waiter). */
+  private dirty = false;
   private readonly wake = new ChangeSignal();
   private readonly now: () => number;
   /** Consecutive failed passes (for the log: the first failure is an error, the recovery is said). */
@@ -181,6 +183,7 @@ export class CloudRouteLoop {
     const consume = (async () => {
       for await (const batch of events) {
         this.applyEvents(batch);
+        this.dirty = true;
         this.wake.notify();
       }
     })();
@@ -188,11 +191,12 @@ export class CloudRouteLoop {
       const backoff = this.p.backoff();
       while (!signal.aborted) {
         try {
+          this.dirty = false;
           await this.pass(signal);
           if (this.failures > 0) this.log.info(`route tables reachable again after ${this.failures} failed passes; caught up`);
           this.failures = 0;
           backoff.reset();
-          await this.wake.wait(signal, this.p.resyncMs);
+          if (!this.dirty) await this.wake.wait(signal, this.p.resyncMs);
         } catch (err) {
           if (signal.aborted) break;
           this.failures++;

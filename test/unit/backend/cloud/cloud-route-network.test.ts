@@ -235,3 +235,34 @@ describe('CloudRouteLoop metrics', () => {
     await running;
   });
 });
+
+describe('CloudRouteLoop wake-ups', () => {
+  it('a lease batch that arrives during a pass gets its own pass at once, not at the next resync', async () => {
+    const t = new FakeRouteTable('rtb-a');
+    t.routes.set('10.244.4.0/24', 'i-four');
+    // A long orphan grace: only the removal event can take the route away.
+    const net = await registerCloudRouteNetwork(ctx(), { type: 'fake-vpc', connect: () => Promise.resolve(fakeProvider([t])), ...fast, orphanGraceMs: 60_000, resyncMs: 60_000 }, AbortSignal.timeout(5000));
+    let release: (() => void) | undefined;
+    const origList = t.list.bind(t);
+    const ac = new AbortController();
+    const q = new AsyncQueue<readonly LeaseEvent[]>(ac.signal);
+    q.push([{ type: 'added', lease: lease('10.244.4.0/24') }]);
+    const running = net.run(q, ac.signal);
+    try {
+      await waitFor(() => t.calls.filter((c) => c === 'list').length >= 2, 'the first pass');
+      // The next pass hangs in list() until released; the removal arrives meanwhile.
+      t.list = (signal: AbortSignal) => new Promise((resolve) => (release = () => resolve(origList(signal))));
+      q.push([]);
+      await waitFor(() => release !== undefined, 'a pass in list()');
+      q.push([{ type: 'removed', lease: lease('10.244.4.0/24') }]);
+      await new Promise((r) => setImmediate(r));
+      t.list = origList;
+      release!();
+      await waitFor(() => !t.routes.has('10.244.4.0/24'), 'the removed lease’s route gone long before the 60 s resync');
+    } finally {
+      ac.abort();
+      q.close();
+      await running;
+    }
+  });
+});
