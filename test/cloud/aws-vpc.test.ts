@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { AsyncQueue } from '../../src/async/async-queue.js';
 import type { BackendContext, Network } from '../../src/backend/backend.js';
 import { AwsVpcBackend } from '../../src/backend/awsvpc/awsvpc-backend.js';
@@ -65,15 +65,17 @@ function running(net: Network): { q: AsyncQueue<readonly LeaseEvent[]>; stop: ()
   const ac = new AbortController();
   const q = new AsyncQueue<readonly LeaseEvent[]>(ac.signal);
   const done = net.run(q, ac.signal);
-  return {
-    q,
-    stop: async () => {
-      ac.abort();
-      q.close();
-      await done;
-    },
+  const stop = async () => {
+    ac.abort();
+    q.close();
+    await done;
   };
+  live.push(stop);
+  return { q, stop };
 }
+
+/** Loops still running after a test (it failed before stop()): stopped, else the process never exits. */
+const live: (() => Promise<void>)[] = [];
 
 describe('aws-vpc through @aws-sdk/client-ec2 against the EC2 stand-in', () => {
   before(async () => {
@@ -93,6 +95,9 @@ describe('aws-vpc through @aws-sdk/client-ec2 against the EC2 stand-in', () => {
   after(async () => {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
+  });
+  afterEach(async () => {
+    for (const stop of live.splice(0)) await stop();
   });
   beforeEach(() => {
     standin = new Ec2Standin({});

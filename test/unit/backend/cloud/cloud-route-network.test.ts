@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { registerCloudRouteNetwork, type CloudRouteNetworkOptions } from '../../../../src/backend/cloud/cloud-route-network.js';
 import { CloudApiError, RouteTableFullError } from '../../../../src/backend/cloud/cloud-errors.js';
 import type { BackendContext } from '../../../../src/backend/backend.js';
@@ -39,6 +39,18 @@ function ctx(over: Partial<BackendContext> & { attrsSeen?: LeaseAttrs[] } = {}, 
     ...over,
   };
 }
+
+/** Loops started by a test, stopped after it even when it fails (else the process never exits). */
+const live: { ac: AbortController; running: Promise<void> }[] = [];
+function track(ac: AbortController, running: Promise<void>): void {
+  live.push({ ac, running });
+}
+afterEach(async () => {
+  for (const { ac, running } of live.splice(0)) {
+    ac.abort();
+    await running;
+  }
+});
 
 const fast: Partial<CloudRouteNetworkOptions> = { backoffInitialMs: 1, backoffMaxMs: 5, orphanGraceMs: 0, env: {} };
 const throttled = () => new CloudApiError('fake', 'List', 'slow down', { retryable: true, apiCode: 'Throttling' });
@@ -109,6 +121,7 @@ describe('registerCloudRouteNetwork', () => {
     const ac = new AbortController();
     const q = new AsyncQueue<readonly LeaseEvent[]>(ac.signal);
     const running = net.run(q, ac.signal);
+    track(ac, running);
     await waitFor(() => t.routes.get(OWN) === 'i-self', 'own route after the outage');
     ac.abort();
     q.close();
@@ -129,6 +142,7 @@ describe('CloudRouteLoop', () => {
     const ac = new AbortController();
     const q = new AsyncQueue<readonly LeaseEvent[]>(ac.signal);
     const running = net.run(q, ac.signal);
+    track(ac, running);
     q.push([{ type: 'added', lease: lease('10.244.2.0/24') }, { type: 'added', lease: lease('10.244.3.0/24') }]);
     await waitFor(() => !t.routes.has('10.244.99.0/24'), 'orphan removed');
     q.push([{ type: 'removed', lease: lease('10.244.3.0/24') }]);
@@ -155,6 +169,7 @@ describe('CloudRouteLoop', () => {
     const ac = new AbortController();
     const q = new AsyncQueue<readonly LeaseEvent[]>(ac.signal);
     const running = net.run(q, ac.signal);
+    track(ac, running);
     await waitFor(() => t.calls.filter((c) => c === 'list').length >= 4, 'passes before any snapshot');
     assert.ok(t.routes.has('10.244.7.0/24'));
     q.push([]);
@@ -174,6 +189,7 @@ describe('CloudRouteLoop', () => {
     const ac = new AbortController();
     const q = new AsyncQueue<readonly LeaseEvent[]>(ac.signal);
     const running = net.run(q, ac.signal);
+    track(ac, running);
     q.push([{ type: 'added', lease: lease('10.244.5.0/24') }]);
     t.routes.set('10.244.5.0/24', 'i-five');
     t.failNext('any', new CloudApiError('fake', 'List', 'down', { retryable: true, status: 503 }), 30);
@@ -201,6 +217,7 @@ describe('CloudRouteLoop backoff', () => {
     const ac = new AbortController();
     const q = new AsyncQueue<readonly LeaseEvent[]>(ac.signal);
     const running = net.run(q, ac.signal);
+    track(ac, running);
     await waitFor(() => stamps.length >= 7, 'seven passes (six failing)');
     ac.abort();
     q.close();
@@ -226,6 +243,7 @@ describe('CloudRouteLoop metrics', () => {
     const ac = new AbortController();
     const q = new AsyncQueue<readonly LeaseEvent[]>(ac.signal);
     const running = net.run(q, ac.signal);
+    track(ac, running);
     q.push([{ type: 'added', lease: lease('10.244.2.0/24') }, { type: 'added', lease: lease('10.244.3.0/24') }]);
     await waitFor(() => programmed.length >= 2 && programmed.at(-1) === 1, 'one peer routed in both tables');
     b.routes.delete(OWN);
@@ -248,6 +266,7 @@ describe('CloudRouteLoop wake-ups', () => {
     const q = new AsyncQueue<readonly LeaseEvent[]>(ac.signal);
     q.push([{ type: 'added', lease: lease('10.244.4.0/24') }]);
     const running = net.run(q, ac.signal);
+    track(ac, running);
     try {
       await waitFor(() => t.calls.filter((c) => c === 'list').length >= 2, 'the first pass');
       // The next pass hangs in list() until released; the removal arrives meanwhile.
