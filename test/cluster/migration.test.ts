@@ -40,6 +40,7 @@ import {
   writeGoSubnetEnv,
 } from './go-flannel-state.js';
 import { createCluster, type Cluster } from './harness.js';
+import { startIpMonitor } from './ip-monitor.js';
 import { readAddresses, readLink } from './kernel-state.js';
 import { pingAll, podIp, startPingStream } from './pod-traffic.js';
 import { addPod, type Pod } from './pods.js';
@@ -126,6 +127,7 @@ function describeMigration(spec: DatapathSpec, hosts: readonly number[]): void {
     it('flannel-ts takes over host 1 under a continuous ping: same subnet, same VtepMAC, chains kept, no packet lost', async () => {
       const [pod1, pod2] = pods;
       assert.ok(pod1 && pod2);
+      const monitor = await startIpMonitor(cluster, 1);
       const stream = startPingStream(pod1, podIp(pod2, 4), PING_COUNT, PING_INTERVAL_S);
       // Let a few packets go before the swap.
       await new Promise((r) => setTimeout(r, 300));
@@ -136,8 +138,14 @@ function describeMigration(spec: DatapathSpec, hosts: readonly number[]): void {
       void stream.done.then(() => (finished = true), () => (finished = true));
       await new Promise((r) => setImmediate(r));
       assert.equal(finished, false, 'the ping stream outlasts the swap (raise PING_COUNT)');
+      // Go flannel's entries were adopted as they were: not one link, address, route or
+      // neighbour event of the data path on host 1 during the takeover.
+      const peerNets = facts.slice(1).map((f) => f.net4?.toString() ?? '?');
+      const events = await monitor.stop();
+      const touched = events.filter((l) => l.includes('flannel.1') || peerNets.some((n) => l.includes(n)) || l.includes(GO_SUBNET.ip.toString()));
+      assert.deepEqual(touched, [], 'kernel events on the data path during the takeover');
       const ping = await stream.done;
-      measured = `${ping.sent} pings pod1 -> pod2 at ${PING_INTERVAL_S * 1000} ms across the start of flannel-ts on host 1: ${ping.sent - ping.received} lost`;
+      measured = `${ping.sent} pings pod1 -> pod2 at ${PING_INTERVAL_S * 1000} ms across the start of flannel-ts on host 1: ${ping.sent - ping.received} lost; data-path kernel events: ${touched.length}`;
       assert.equal(ping.received, ping.sent, `pings lost during the swap:\n${ping.output.split('\n').slice(-4).join('\n')}`);
 
       const env = await readEnv(goSubnetFile(cluster, 1));
