@@ -103,6 +103,17 @@ describe('packaged executables', { skip, timeout: 120_000 }, () => {
     }
   });
 
+  it('a mode split out of the main bundle (the metrics, -healthz-port) runs from its chunk as bin/flanneld runs it', async () => {
+    // Run one after the other: both serve the same port.
+    const port = String(20_000 + Math.floor(Math.random() * 20_000));
+    const args = ['-kube-subnet-mgr', '-net-config-path=/nonexistent/net-conf.json', '-kube-api-url=http://127.0.0.1:1', '-healthz-ip=127.0.0.1', `-healthz-port=${port}`];
+    const env = { ...clean, NODE_NAME: 'n1' };
+    const a = await run([NODE, '--max-semi-space-size=1', join(REPO, 'bin', 'flanneld'), ...args], { env, allowFailure: true, timeoutMs: 20_000 });
+    const b = await run(withoutNode([exe('flanneld'), ...args]), { env, allowFailure: true, timeoutMs: 20_000 });
+    assert.match(b.stderr, /serving \/healthz, \/readyz, \/metrics/, 'the metrics chunk ran');
+    same(a, b, `flanneld ${args.join(' ')}`);
+  });
+
   it('flannelctl (when packaged) names the build and answers a bad flag exactly as bin/flannelctl', { skip: dir && !existsSync(join(dir, 'flannelctl')) ? 'no packaged flannelctl' : false }, async () => {
     const v = await run(withoutNode([exe('flannelctl'), '-version']), { env: clean });
     assert.equal(v.stderr, '', 'nothing on stderr');
