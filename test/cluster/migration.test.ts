@@ -41,6 +41,7 @@ import {
 } from './go-flannel-state.js';
 import { createCluster, type Cluster } from './harness.js';
 import { startIpMonitor } from './ip-monitor.js';
+import { kubeAgentArgs, startClusterKubeApi, type ClusterKubeApi } from './kube-api-node.js';
 import { readAddresses, readLink } from './kernel-state.js';
 import { pingAll, podIp, startPingStream } from './pod-traffic.js';
 import { addPod, type Pod } from './pods.js';
@@ -62,6 +63,14 @@ function goSubnetFile(cluster: Cluster, host: number): string {
 
 async function readEnv(path: string): Promise<Record<string, string>> {
   return parseSubnetEnv(await readFile(path, 'utf8'));
+}
+
+/**
+ * The `ip monitor` lines that name any of `words`, less the kernel's own IPv6 link-local
+ * bookkeeping (a device created just before gets its fe80:: address when DAD ends).
+ */
+function dataPathEvents(events: readonly string[], words: readonly string[]): string[] {
+  return events.filter((l) => !l.includes('fe80:') && words.some((w) => l.includes(w)));
 }
 
 /** Waits until `agent` logs that it holds a lease; fails early if it exits. */
@@ -142,7 +151,7 @@ function describeMigration(spec: DatapathSpec, hosts: readonly number[]): void {
       // neighbour event of the data path on host 1 during the takeover.
       const peerNets = facts.slice(1).map((f) => f.net4?.toString() ?? '?');
       const events = await monitor.stop();
-      const touched = events.filter((l) => l.includes('flannel.1') || peerNets.some((n) => l.includes(n)) || l.includes(GO_SUBNET.ip.toString()));
+      const touched = dataPathEvents(events, ['flannel.1', GO_SUBNET.ip.toString(), ...peerNets]);
       assert.deepEqual(touched, [], 'kernel events on the data path during the takeover');
       const ping = await stream.done;
       measured = `${ping.sent} pings pod1 -> pod2 at ${PING_INTERVAL_S * 1000} ms across the start of flannel-ts on host 1: ${ping.sent - ping.received} lost; data-path kernel events: ${touched.length}`;
@@ -202,3 +211,108 @@ function describeMigration(spec: DatapathSpec, hosts: readonly number[]): void {
 
 describeMigration({ backend: 'vxlan', mode: 'v4' }, [1, 2, 3]);
 describeMigration({ backend: 'host-gw', mode: 'v4' }, [1, 2]);
+
+/**
+ * Kube mode: node-1 carries the annotations Go flannel writes and its podCIDR; host 1 the device,
+ * entries, chains and subnet.env; host 2 runs flannel-ts. flannel-ts takes over host 1 under a
+ * ping and gives it back, leaving node-1's annotations as Go flannel wrote them.
+ */
+describe('migrating host 1 from Go flannel to flannel-ts and back (kube mode, vxlan)', { skip, timeout: 45_000 }, () => {
+  const spec: DatapathSpec = { backend: 'vxlan', mode: 'v4' };
+  const network = IPNetwork.parse('10.244.0.0/16');
+  const cidr = (i: number) => IPNetwork.parse(`10.244.${i}.0/24`);
+  const P = 'flannel.alpha.coreos.com/';
+  let cluster: Cluster;
+  let api: ClusterKubeApi;
+  const pods: Pod[] = [];
+  const facts: HostFacts[] = [];
+  let goAnnotations: Record<string, string> = {};
+  let measured = '';
+  const annotationsOf = (name: string) =>
+    Object.fromEntries(Object.entries(api.server.store.get(name)?.metadata.annotations ?? {}).filter(([k]) => k.startsWith(P)));
+
+  before(async () => {
+    cluster = await createCluster({ hosts: 2, etcd: false, privateDirs: ['/run/flannel'] });
+    api = await startClusterKubeApi(cluster);
+    await api.writeNetConf({ Network: network.toString(), Backend: { Type: 'vxlan' } });
+    const pub1 = cluster.hostAddress(1);
+    // As Go flanneld leaves node-1 (annotations via nodes/status, NetworkUnavailable=False).
+    goAnnotations = {
+      [`${P}backend-data`]: `{"VNI":1,"VtepMAC":"${GO_MAC}"}`,
+      [`${P}backend-type`]: 'vxlan',
+      [`${P}kube-subnet-manager`]: 'true',
+      [`${P}public-ip`]: pub1,
+    };
+    const unavailable = { type: 'NetworkUnavailable', status: 'False', reason: 'FlannelIsUp', message: 'Flannel is running on this node' };
+    api.server.store.create({ name: 'node-1', podCIDRs: [cidr(1).toString()], annotations: goAnnotations, status: { conditions: [unavailable] } });
+    api.server.store.create({ name: 'node-2', podCIDRs: [cidr(2).toString()] });
+    await writeGoSubnetEnv(goSubnetFile(cluster, 1), goSubnetEnv(network, cidr(1), 1450, true));
+    await layGoVxlanDevice(cluster, 1, { subnet: cidr(1), mac: GO_MAC, mtu: 1450 });
+    await layGoChains(cluster, 1, network, cidr(1));
+    pods.push(await addPod(cluster, 1, 'pod1', await readEnv(goSubnetFile(cluster, 1))));
+    facts.push({ host: 1, net4: cidr(1), net6: undefined, pub4: pub1, pub6: undefined, mac4: GO_MAC, mac6: undefined });
+    const a2 = cluster.startAgent(2, { args: kubeAgentArgs(api, ['-ip-masq']), env: { NODE_NAME: 'node-2' } });
+    const env2 = await a2.waitForSubnetFile({ timeoutMs: 15_000 });
+    pods.push(await addPod(cluster, 2, 'pod2', env2));
+    const f2 = await hostFacts(cluster, 2, spec, env2);
+    facts.push(f2);
+    // What Go flanneld on host 1 would program for node-2, from its annotations.
+    await poll(() => annotationsOf('node-2')[`${P}backend-data`], { what: 'node-2 annotations', timeoutMs: 10_000 });
+    const data2 = JSON.parse(annotationsOf('node-2')[`${P}backend-data`] ?? '{}') as { VtepMAC?: string };
+    assert.equal(data2.VtepMAC, f2.mac4, "node-2's VtepMAC annotation is its device's MAC");
+    assert.ok(f2.net4 && f2.mac4 && f2.pub4);
+    await layGoVxlanPeer(cluster, 1, { subnet: f2.net4, mac: f2.mac4, publicIP: f2.pub4 });
+  });
+
+  after(async () => {
+    if (measured) console.log(`# kube-mode vxlan migration: ${measured}`);
+    await cluster?.destroy();
+  });
+
+  it('a Go flannel node and a flannel-ts node reach each other', async () => {
+    await waitForHostState(cluster, 2, spec, expectedHostState(cluster, spec, 2, facts), 10_000);
+    await pingAll(pods, [4], 10_000);
+  });
+
+  it('flannel-ts takes over host 1 under a continuous ping: same podCIDR, MAC and annotations, no packet lost', async () => {
+    const [pod1, pod2] = pods;
+    assert.ok(pod1 && pod2);
+    const ifindex = (await readLink(cluster, 1, 'flannel.1'))?.ifindex;
+    const monitor = await startIpMonitor(cluster, 1);
+    const stream = startPingStream(pod1, podIp(pod2, 4), PING_COUNT, PING_INTERVAL_S);
+    await new Promise((r) => setTimeout(r, 300));
+    const agent = cluster.startAgent(1, { args: kubeAgentArgs(api, ['-ip-masq', `-subnet-file=${SUBNET_FILE}`]), env: { NODE_NAME: 'node-1' } });
+    await waitForLease(agent);
+    await waitForHostState(cluster, 1, spec, expectedHostState(cluster, spec, 1, facts));
+    const events = await monitor.stop();
+    const touched = dataPathEvents(events, ['flannel.1', cidr(2).toString(), cidr(1).ip.toString()]);
+    const ping = await stream.done;
+    measured = `${ping.sent} pings at ${PING_INTERVAL_S * 1000} ms: ${ping.sent - ping.received} lost; data-path kernel events: ${touched.length}`;
+    assert.equal(ping.received, ping.sent, 'pings lost during the swap');
+    assert.deepEqual(touched, [], 'kernel events on the data path during the takeover');
+    const link = await readLink(cluster, 1, 'flannel.1');
+    assert.equal(link?.address, GO_MAC, 'VtepMAC kept');
+    assert.equal(link?.ifindex, ifindex, "Go flannel's device adopted");
+    assert.equal((await readEnv(goSubnetFile(cluster, 1))).FLANNEL_SUBNET, '10.244.1.1/24');
+    assert.deepEqual(annotationsOf('node-1'), goAnnotations, "node-1's annotations as Go flannel wrote them");
+    const want = goChainLines(network, cidr(1));
+    await poll(async () => (await agent.readLog()).match(/subnet|traffic|iptables/i) !== null, { what: 'host 1 rules set up', timeoutMs: 3000 });
+    assert.deepEqual(await flannelRuleLines(cluster, 1, 'nat'), want.nat);
+    assert.deepEqual(await flannelRuleLines(cluster, 1, 'filter'), want.filter);
+  });
+
+  it('rolls back: SIGTERM leaves node-1, the device and the chains as Go flannel expects them', async () => {
+    const agent = cluster.agents.find((a) => a.host === 1);
+    assert.ok(agent);
+    assert.equal(await agent.stop('SIGTERM'), 0);
+    assert.deepEqual(annotationsOf('node-1'), goAnnotations);
+    assert.deepEqual(api.server.store.get('node-1')?.spec?.podCIDRs, [cidr(1).toString()]);
+    const link = await readLink(cluster, 1, 'flannel.1');
+    assert.equal(link?.address, GO_MAC);
+    await waitForHostState(cluster, 1, spec, expectedHostState(cluster, spec, 1, facts), 1000);
+    const want = goChainLines(network, cidr(1));
+    assert.deepEqual(await flannelRuleLines(cluster, 1, 'nat'), want.nat);
+    assert.deepEqual(await flannelRuleLines(cluster, 1, 'filter'), want.filter);
+    await pingAll(pods, [4]);
+  });
+});
