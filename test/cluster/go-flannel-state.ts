@@ -138,3 +138,8 @@ export async function flannelRuleLines(cluster: Cluster, host: number, table: 'n
   const { stdout } = await cluster.exec(host, ['iptables-save', '-t', table]);
   return stdout.split('\n').filter((l) => l.startsWith('-A ') && /FLANNEL-(POSTRTG|FWD)/.test(l));
 }
+
+/** Go flannel's exact wireguard lease value (IPv4). */
+export function goWireguardLeaseValue(publicIP: string, publicKey: string, port = 51820): string {
+  return `{"PublicIP":"${publicIP}","PublicIPv6":null,"BackendType":"wireguard","BackendData":{"PublicKey":"${publicKey}","Port":${port}}}`;
+}

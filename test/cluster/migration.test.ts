@@ -7,10 +7,12 @@
  * Needs root.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { IPNetwork } from '../../src/ip/ip-network.js';
+import { run } from '../support/command.js';
 import { poll } from '../support/poll.js';
 import { parseSubnetEnv, type Agent } from './agent.js';
 import {
@@ -32,6 +34,7 @@ import {
   goLeaseKey,
   goSubnetEnv,
   goVxlanLeaseValue,
+  goWireguardLeaseValue,
   layGoChains,
   layGoHostGwPeer,
   layGoVxlanDevice,
@@ -314,5 +317,53 @@ describe('migrating host 1 from Go flannel to flannel-ts and back (kube mode, vx
     assert.deepEqual(await flannelRuleLines(cluster, 1, 'nat'), want.nat);
     assert.deepEqual(await flannelRuleLines(cluster, 1, 'filter'), want.filter);
     await pingAll(pods, [4]);
+  });
+});
+
+/**
+ * wireguard, the cheap part: Go flannel's key file (/run/flannel/wgkey: the base64 private key,
+ * no newline, mode 0400) and its lease. flannel-ts on that host keeps the key (so the public key
+ * peers know), the subnet and the lease value; SIGTERM leaves them. (This kernel has no WireGuard
+ * module, so Go's kernel device cannot be laid down: flannel-ts runs wireguard-go here.)
+ */
+const hasWg = ['wg', 'wireguard-go'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
+describe('migrating a wireguard host from Go flannel: key file and lease kept', { skip: skip || (!hasWg && 'needs wg and wireguard-go'), timeout: 30_000 }, () => {
+  let cluster: Cluster;
+  const subnet = IPNetwork.parse('10.5.78.0/24');
+
+  before(async () => {
+    cluster = await createCluster({ hosts: 1, privateDirs: ['/run/wireguard', '/run/flannel'] });
+  });
+  after(async () => {
+    await cluster?.destroy();
+  });
+
+  it('keeps the key, the subnet and the exact lease value, and leaves them on SIGTERM', async () => {
+    await cluster.putConfig({ Network: NETWORK_V4, Backend: { Type: 'wireguard' } });
+    const priv = (await run(['wg', 'genkey'])).stdout.trim();
+    const pub = (await run(['wg', 'pubkey'], { input: `${priv}\n` })).stdout.trim();
+    const keyFile = join(cluster.hostDir(1), 'private', '/run/flannel/wgkey');
+    await mkdir(dirname(keyFile), { recursive: true });
+    await writeFile(keyFile, priv, { mode: 0o400 });
+    const value = goWireguardLeaseValue(cluster.hostAddress(1), pub);
+    await putGoLease(cluster, subnet, value);
+    await writeGoSubnetEnv(goSubnetFile(cluster, 1), goSubnetEnv(NETWORK, subnet, 1420, true));
+
+    const agent = cluster.startAgent(1, { args: [`-subnet-file=${SUBNET_FILE}`] });
+    await waitForLease(agent);
+    await poll(async () => (await cluster.exec(1, ['wg', 'show', 'flannel-wg', 'public-key'], { allowFailure: true })).stdout.trim() === pub, {
+      what: 'flannel-wg to carry the key of Go flannel',
+      timeoutMs: 10_000,
+    });
+    assert.equal((await readEnv(goSubnetFile(cluster, 1))).FLANNEL_SUBNET, '10.5.78.1/24');
+    assert.equal(await readFile(keyFile, 'utf8'), priv, 'key file unchanged');
+    assert.equal((await stat(keyFile)).mode & 0o777, 0o400);
+    const leases = await readLeases(cluster);
+    assert.deepEqual([...leases], [[goLeaseKey(subnet), value]], "one lease, Go flannel's value");
+
+    assert.equal(await agent.stop('SIGTERM'), 0);
+    assert.deepEqual([...(await readLeases(cluster))], [[goLeaseKey(subnet), value]]);
+    assert.equal((await etcdLeaseOf(cluster, goLeaseKey(subnet)))?.granted, 86_400);
+    assert.equal(await readFile(keyFile, 'utf8'), priv);
   });
 });
