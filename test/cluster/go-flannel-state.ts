@@ -21,9 +21,9 @@ export function goVxlanLeaseValue(publicIP: string, vtepMac: string, vni = 1): s
   return `{"PublicIP":"${publicIP}","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":${vni},"VtepMAC":"${vtepMac}"}}`;
 }
 
-/** Go flannel's exact host-gw lease value. */
-export function goHostGwLeaseValue(publicIP: string): string {
-  return `{"PublicIP":"${publicIP}","PublicIPv6":null,"BackendType":"host-gw"}`;
+/** Go flannel's exact lease value for a backend with no backend data (host-gw, ipip). */
+export function goHostGwLeaseValue(publicIP: string, backendType = 'host-gw'): string {
+  return `{"PublicIP":"${publicIP}","PublicIPv6":null,"BackendType":"${backendType}"}`;
 }
 
 /** `<prefix>/subnets/10.5.7.0-24` for 10.5.7.0/24. */
@@ -95,6 +95,20 @@ export async function layGoVxlanPeer(cluster: Cluster, host: number, peer: { sub
   const gw = peer.subnet.ip.toString();
   await ipBatch(cluster, host, [`neigh replace ${gw} lladdr ${peer.mac} dev ${dev} nud permanent`, `route replace ${peer.subnet.toString()} via ${gw} dev ${dev} onlink`]);
   await cluster.exec(host, ['bridge', 'fdb', 'replace', peer.mac, 'dev', dev, 'dst', peer.publicIP, 'self', 'permanent']);
+}
+
+/** flannel.ipip as Go flannel creates it: ipip, local = public IP, MTU = underlay − 20, the subnet's network address /32, up. */
+export async function layGoIpipDevice(cluster: Cluster, host: number, o: { subnet: IPNetwork; mtu: number }): Promise<void> {
+  await ipBatch(cluster, host, [
+    `link add flannel.ipip mtu ${o.mtu} type ipip local ${cluster.hostAddress(host)} ttl inherit nopmtudisc`,
+    `addr add ${o.subnet.ip.toString()}/32 dev flannel.ipip`,
+    'link set flannel.ipip up',
+  ]);
+}
+
+/** Go flannel's ipip route for one peer: `<subnet> via <public IP> dev flannel.ipip onlink`. */
+export async function layGoIpipPeer(cluster: Cluster, host: number, peer: { subnet: IPNetwork; publicIP: string }): Promise<void> {
+  await ipBatch(cluster, host, [`route replace ${peer.subnet.toString()} via ${peer.publicIP} dev flannel.ipip onlink`]);
 }
 
 /** Go flannel's host-gw route for one peer: `<subnet> via <public IP> dev <iface>`. */

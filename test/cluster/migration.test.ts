@@ -19,12 +19,12 @@ import {
   NETWORK_V4,
   expectedHostState,
   hostFacts,
-  networkConfig,
   readLeases,
   waitForHostState,
   waitForSubnetEnv,
   type DatapathSpec,
   type HostFacts,
+  type HostState,
 } from './datapath-checks.js';
 import {
   etcdLeaseOf,
@@ -37,6 +37,8 @@ import {
   goWireguardLeaseValue,
   layGoChains,
   layGoHostGwPeer,
+  layGoIpipDevice,
+  layGoIpipPeer,
   layGoVxlanDevice,
   layGoVxlanPeer,
   putGoLease,
@@ -81,26 +83,49 @@ async function waitForLease(agent: Agent): Promise<void> {
   await agent.waitForLog(/acquired lease/, { timeoutMs: 10_000 });
 }
 
-function describeMigration(spec: DatapathSpec, hosts: readonly number[]): void {
-  const vxlan = spec.backend === 'vxlan';
-  const mtu = vxlan ? 1450 : 1500;
-  describe(`migrating host 1 from Go flannel to flannel-ts and back (${spec.backend})`, { skip, timeout: 45_000 }, () => {
+type MigrationBackend = 'vxlan' | 'host-gw' | 'ipip';
+
+/** Why this kernel cannot make ipip links (tried in a throw-away namespace), or false. */
+function ipipRefusal(): string | false {
+  if (process.getuid?.() !== 0) return false;
+  const r = spawnSync('unshare', ['--net', 'ip', 'link', 'add', 'ftst-ipip0', 'type', 'ipip', 'local', '192.0.2.1'], { encoding: 'utf8' });
+  return r.status === 0 ? false : `this kernel refuses ipip links: ${(r.stderr || `exit ${r.status}`).trim()}`;
+}
+
+function describeMigration(backend: MigrationBackend, hosts: readonly number[]): void {
+  const vxlan = backend === 'vxlan';
+  const ipip = backend === 'ipip';
+  const dev = vxlan ? 'flannel.1' : ipip ? 'flannel.ipip' : '';
+  const mtu = vxlan ? 1450 : ipip ? 1480 : 1500;
+  // ipip's entries are routes with a gateway into the network, which is what the host-gw view reads.
+  const spec: DatapathSpec = { backend: vxlan ? 'vxlan' : 'host-gw', mode: 'v4' };
+  const skipIt = skip || (ipip && ipipRefusal());
+  describe(`migrating host 1 from Go flannel to flannel-ts and back (${backend})`, { skip: skipIt, timeout: 45_000 }, () => {
     let cluster: Cluster;
     const pods: Pod[] = [];
     const facts: HostFacts[] = [];
     let goValue = '';
     let goIfindex = 0;
     let measured = '';
+    const wantState = (self: number): HostState =>
+      ipip
+        ? {
+            routes: facts.filter((p) => p.host !== self).map((p) => `${p.net4?.toString()} via ${p.pub4} dev ${dev} onlink`).sort(),
+            neighbors: [],
+            fdb: [],
+          }
+        : expectedHostState(cluster, spec, self, facts);
 
     before(async () => {
       cluster = await createCluster({ hosts: hosts.length, privateDirs: ['/run/flannel'] });
-      await cluster.putConfig(networkConfig(spec));
+      await cluster.putConfig({ Network: NETWORK_V4, Backend: { Type: backend } });
       // Host 1: what Go flanneld left.
       const pub1 = cluster.hostAddress(1);
-      goValue = vxlan ? goVxlanLeaseValue(pub1, GO_MAC) : goHostGwLeaseValue(pub1);
+      goValue = vxlan ? goVxlanLeaseValue(pub1, GO_MAC) : goHostGwLeaseValue(pub1, backend);
       await putGoLease(cluster, GO_SUBNET, goValue);
       await writeGoSubnetEnv(goSubnetFile(cluster, 1), goSubnetEnv(NETWORK, GO_SUBNET, mtu, true));
       if (vxlan) await layGoVxlanDevice(cluster, 1, { subnet: GO_SUBNET, mac: GO_MAC, mtu });
+      if (ipip) await layGoIpipDevice(cluster, 1, { subnet: GO_SUBNET, mtu });
       await layGoChains(cluster, 1, NETWORK, GO_SUBNET);
       const env1 = await readEnv(goSubnetFile(cluster, 1));
       pods.push(await addPod(cluster, 1, 'pod1', env1));
@@ -118,21 +143,23 @@ function describeMigration(spec: DatapathSpec, hosts: readonly number[]): void {
         if (vxlan) {
           assert.ok(f.mac4);
           await layGoVxlanPeer(cluster, 1, { subnet: f.net4, mac: f.mac4, publicIP: f.pub4 });
+        } else if (ipip) {
+          await layGoIpipPeer(cluster, 1, { subnet: f.net4, publicIP: f.pub4 });
         } else {
           await layGoHostGwPeer(cluster, 1, { subnet: f.net4, publicIP: f.pub4 });
         }
       }
-      if (vxlan) goIfindex = (await readLink(cluster, 1, 'flannel.1'))?.ifindex ?? 0;
+      if (dev) goIfindex = (await readLink(cluster, 1, dev))?.ifindex ?? 0;
     });
 
     after(async () => {
-      if (measured) console.log(`# ${spec.backend} migration: ${measured}`);
+      if (measured) console.log(`# ${backend} migration: ${measured}`);
       await cluster?.destroy();
     });
 
     it('a Go flannel host and flannel-ts hosts reach each other', async () => {
-      for (const i of hosts.slice(1)) await waitForHostState(cluster, i, spec, expectedHostState(cluster, spec, i, facts));
-      await waitForHostState(cluster, 1, spec, expectedHostState(cluster, spec, 1, facts));
+      for (const i of hosts.slice(1)) await waitForHostState(cluster, i, spec, wantState(i));
+      await waitForHostState(cluster, 1, spec, wantState(1));
       await pingAll(pods, [4]);
     });
 
@@ -145,7 +172,7 @@ function describeMigration(spec: DatapathSpec, hosts: readonly number[]): void {
       await new Promise((r) => setTimeout(r, 300));
       const agent = cluster.startAgent(1, { args: ['-ip-masq', `-subnet-file=${SUBNET_FILE}`] });
       await waitForLease(agent);
-      await waitForHostState(cluster, 1, spec, expectedHostState(cluster, spec, 1, facts));
+      await waitForHostState(cluster, 1, spec, wantState(1));
       let finished = false;
       void stream.done.then(() => (finished = true), () => (finished = true));
       await new Promise((r) => setImmediate(r));
@@ -154,7 +181,7 @@ function describeMigration(spec: DatapathSpec, hosts: readonly number[]): void {
       // neighbour event of the data path on host 1 during the takeover.
       const peerNets = facts.slice(1).map((f) => f.net4?.toString() ?? '?');
       const events = await monitor.stop();
-      const touched = dataPathEvents(events, ['flannel.1', GO_SUBNET.ip.toString(), ...peerNets]);
+      const touched = dataPathEvents(events, [...(dev ? [dev] : []), GO_SUBNET.ip.toString(), ...peerNets]);
       assert.deepEqual(touched, [], 'kernel events on the data path during the takeover');
       const ping = await stream.done;
       measured = `${ping.sent} pings pod1 -> pod2 at ${PING_INTERVAL_S * 1000} ms across the start of flannel-ts on host 1: ${ping.sent - ping.received} lost; data-path kernel events: ${touched.length}`;
@@ -171,6 +198,7 @@ function describeMigration(spec: DatapathSpec, hosts: readonly number[]): void {
         assert.equal(link.ifindex, goIfindex, "Go flannel's device adopted, not re-created");
         assert.match(await agent.readLog(), /reusing vxlan device flannel\.1/);
       }
+      if (ipip) assert.equal((await readLink(cluster, 1, dev))?.ifindex, goIfindex, "Go flannel's flannel.ipip adopted, not re-created");
       const want = goChainLines(NETWORK, GO_SUBNET);
       // The rules are set up right after the lease; subnet.env is written once they are.
       await poll(async () => (await agent.readLog()).match(/subnet|traffic|iptables/i) !== null, { what: 'host 1 rules set up', timeoutMs: 3000 });
@@ -202,7 +230,13 @@ function describeMigration(spec: DatapathSpec, hosts: readonly number[]): void {
         );
         assert.deepEqual(await readAddresses(cluster, 1, 'flannel.1', 4), [`${GO_SUBNET.ip.toString()}/32`]);
       }
-      await waitForHostState(cluster, 1, spec, expectedHostState(cluster, spec, 1, facts), 1000);
+      if (ipip) {
+        const link = await readLink(cluster, 1, dev);
+        assert.ok(link, 'flannel.ipip left in place');
+        assert.deepEqual({ kind: link.kind, mtu: link.mtu, local: link.data.local }, { kind: 'ipip', mtu, local: cluster.hostAddress(1) });
+        assert.deepEqual(await readAddresses(cluster, 1, dev, 4), [`${GO_SUBNET.ip.toString()}/32`]);
+      }
+      await waitForHostState(cluster, 1, spec, wantState(1), 1000);
       const want = goChainLines(NETWORK, GO_SUBNET);
       assert.deepEqual(await flannelRuleLines(cluster, 1, 'nat'), want.nat, 'nat chains left as Go flannel makes them');
       assert.deepEqual(await flannelRuleLines(cluster, 1, 'filter'), want.filter, 'filter chains left as Go flannel makes them');
@@ -212,8 +246,9 @@ function describeMigration(spec: DatapathSpec, hosts: readonly number[]): void {
   });
 }
 
-describeMigration({ backend: 'vxlan', mode: 'v4' }, [1, 2, 3]);
-describeMigration({ backend: 'host-gw', mode: 'v4' }, [1, 2]);
+describeMigration('vxlan', [1, 2, 3]);
+describeMigration('host-gw', [1, 2]);
+describeMigration('ipip', [1, 2]);
 
 /**
  * Kube mode: node-1 carries the annotations Go flannel writes and its podCIDR; host 1 the device,
