@@ -11,24 +11,17 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AsyncQueue } from '../../src/async/async-queue.js';
-import type { BackendContext, Network } from '../../src/backend/backend.js';
+import type { BackendContext } from '../../src/backend/backend.js';
 import { CloudApiError, RouteTableFullError } from '../../src/backend/cloud/cloud-errors.js';
 import { GCE_API_METHODS } from '../../src/backend/gce/gce-api-methods.js';
 import { GceBackend } from '../../src/backend/gce/gce-backend.js';
-import { validateNetworkConfig } from '../../src/config/network-config.js';
 import { ConfigError } from '../../src/errors.js';
-import { IPAddress } from '../../src/ip/ip-address.js';
-import { IPNetwork } from '../../src/ip/ip-network.js';
-import type { Lease, LeaseEvent } from '../../src/lease/lease.js';
-import { createLogger } from '../../src/log/logger.js';
+import type { Lease } from '../../src/lease/lease.js';
 import { GceStandin, type GceStandinRoute, type GceStandinState } from './gce-standin.js';
-import { serveStandin } from './standin-host.js';
-import { controlRequest } from './standin-process.js';
+import { cloudBackendContext, cloudLease, runNetwork, startStandinRig, type RunningNetwork, type StandinRig } from './cloud-test-rig.js';
 
 const PROJECT = 'flannel-test';
 const OWN = '10.244.1.0/24';
@@ -38,13 +31,7 @@ const SELF = `${LINK}zones/us-central1-a/instances/host-1`;
 const NET = `${LINK}global/networks/default`;
 const FAST = { backoffInitialMs: 5, backoffMaxMs: 40, orphanGraceMs: 0, resyncMs: 40, startAttempts: 3, gce: { callTimeoutMs: 5000, maxWaitRounds: 20 } };
 
-interface Rig {
-  standin: GceStandin;
-  clock: { offset: number };
-  url: string;
-  control<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
-  close(): Promise<void>;
-}
+type Rig = StandinRig<GceStandin>;
 
 let dir: string;
 before(() => {
@@ -55,48 +42,16 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-let rigCount = 0;
 async function rig(options: Record<string, string> = {}): Promise<Rig> {
-  const clock = { offset: 0 };
-  const standin = new GceStandin({ project: PROJECT, networks: 'default,other', pageSize: '2', opStepMs: '5', waitMs: '200', ...options }, () => Date.now() + clock.offset);
-  const sock = join(dir, `control-${process.pid}-${rigCount++}.sock`);
-  const servers = await serveStandin(standin, { host: '127.0.0.1', port: 0, control: sock });
-  const port = (servers.api.address() as AddressInfo).port;
-  process.env['GCE_METADATA_HOST'] = `127.0.0.1:${port}`;
-  return {
-    standin,
-    clock,
-    url: `http://127.0.0.1:${port}`,
-    control: (method, path, body) => controlRequest(sock, method, path, body),
-    async close() {
-      for (const s of [servers.api, servers.control]) {
-        s.closeAllConnections();
-        await new Promise((r) => s.close(r));
-      }
-    },
-  };
+  const r = await startStandinRig(dir, (now) => new GceStandin({ project: PROJECT, networks: 'default,other', pageSize: '2', opStepMs: '5', waitMs: '200', ...options }, now));
+  process.env['GCE_METADATA_HOST'] = `127.0.0.1:${r.port}`;
+  return r;
 }
 
-function lease(subnet: string): Lease {
-  return {
-    subnet: IPNetwork.parse(subnet),
-    ipv6Subnet: undefined,
-    attrs: { publicIP: IPAddress.parse('10.128.0.9'), publicIPv6: undefined, backendType: undefined, backendData: undefined, backendV6Data: undefined },
-    expiration: undefined,
-  };
-}
+const lease = (subnet: string): Lease => cloudLease(subnet, '10.128.0.9');
 
 function context(lines: string[], backend: Record<string, unknown>): BackendContext {
-  return {
-    config: validateNetworkConfig({ Network: '10.244.0.0/16', Backend: { Type: 'gce', ...backend } }, { knownBackends: ['gce'] }),
-    extIface: { name: 'eth0', mtu: 1460, ifaceAddr: IPAddress.parse(SELF_IP), ifaceV6Addr: undefined, extAddr: IPAddress.parse(SELF_IP), extV6Addr: undefined },
-    logger: createLogger({ verbosity: 2, sink: { write: (l) => lines.push(l) } }),
-    acquireLease: () => Promise.resolve(lease(OWN)),
-    kernel: () => {
-      throw new Error('gce must not touch the kernel');
-    },
-    resyncMs: FAST.resyncMs,
-  };
+  return cloudBackendContext({ type: 'gce', backend, selfIp: SELF_IP, mtu: 1460, ownSubnet: OWN, resyncMs: FAST.resyncMs, lines });
 }
 
 function routeTo(s: GceStandinState, dest: string): GceStandinRoute | undefined {
@@ -113,12 +68,8 @@ async function until(r: Rig, cond: (s: GceStandinState) => boolean, what: string
   }
 }
 
-async function start(r: Rig, lines: string[], backend: Record<string, unknown> = {}) {
-  const ac = new AbortController();
-  const net: Network = await new GceBackend(FAST).registerNetwork(context(lines, { ComputeEndpoint: r.url, ...backend }), AbortSignal.timeout(40_000));
-  const q = new AsyncQueue<readonly LeaseEvent[]>(ac.signal);
-  const running = net.run(q, ac.signal);
-  return { net, q, ac, running };
+async function start(r: Rig, lines: string[], backend: Record<string, unknown> = {}): Promise<RunningNetwork> {
+  return runNetwork(await new GceBackend(FAST).registerNetwork(context(lines, { ComputeEndpoint: r.url, ...backend }), AbortSignal.timeout(40_000)));
 }
 
 describe('gce through the SDK against the stand-in', () => {

@@ -8,22 +8,14 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AsyncQueue } from '../../src/async/async-queue.js';
-import type { BackendContext, Network } from '../../src/backend/backend.js';
+import type { BackendContext } from '../../src/backend/backend.js';
 import { CloudApiError, RouteTableFullError } from '../../src/backend/cloud/cloud-errors.js';
 import { TencentVpcBackend } from '../../src/backend/tencentvpc/tencent-vpc-backend.js';
-import { validateNetworkConfig } from '../../src/config/network-config.js';
-import { IPAddress } from '../../src/ip/ip-address.js';
-import { IPNetwork } from '../../src/ip/ip-network.js';
-import type { Lease, LeaseEvent } from '../../src/lease/lease.js';
-import { createLogger } from '../../src/log/logger.js';
-import { serveStandin } from './standin-host.js';
-import { controlRequest } from './standin-process.js';
+import type { Lease } from '../../src/lease/lease.js';
+import { cloudBackendContext, cloudLease, runNetwork, startStandinRig, type RunningNetwork, type StandinRig } from './cloud-test-rig.js';
 import { TencentStandin, type TencentStandinRoute, type TencentStandinState } from './tencent-standin.js';
 
 const SECRET_ID = 'AKIDtencentvpctest00000000000000000';
@@ -32,15 +24,7 @@ const OWN = '10.244.1.0/24';
 const SELF_IP = '192.168.0.5';
 const FAST = { backoffInitialMs: 5, backoffMaxMs: 40, orphanGraceMs: 0, resyncMs: 40, startAttempts: 3 };
 
-interface Rig {
-  standin: TencentStandin;
-  clock: { offset: number };
-  api: Server;
-  controlServer: Server;
-  url: string;
-  control<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
-  close(): Promise<void>;
-}
+type Rig = StandinRig<TencentStandin>;
 
 let dir: string;
 before(() => {
@@ -48,49 +32,14 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-let rigCount = 0;
-async function rig(options: Record<string, string> = {}): Promise<Rig> {
-  const clock = { offset: 0 };
-  const standin = new TencentStandin({ secretId: SECRET_ID, secretKey: SECRET_KEY, ...options }, () => Date.now() + clock.offset);
-  const sock = join(dir, `control-${process.pid}-${rigCount++}.sock`);
-  const servers = await serveStandin(standin, { host: '127.0.0.1', port: 0, control: sock });
-  const port = (servers.api.address() as AddressInfo).port;
-  return {
-    standin,
-    clock,
-    api: servers.api,
-    controlServer: servers.control,
-    url: `http://127.0.0.1:${port}`,
-    control: (method, path, body) => controlRequest(sock, method, path, body),
-    async close() {
-      for (const s of [servers.api, servers.control]) {
-        s.closeAllConnections();
-        await new Promise((r) => s.close(r));
-      }
-    },
-  };
+function rig(options: Record<string, string> = {}): Promise<Rig> {
+  return startStandinRig(dir, (now) => new TencentStandin({ secretId: SECRET_ID, secretKey: SECRET_KEY, ...options }, now));
 }
 
-function lease(subnet: string): Lease {
-  return {
-    subnet: IPNetwork.parse(subnet),
-    ipv6Subnet: undefined,
-    attrs: { publicIP: IPAddress.parse('192.168.0.9'), publicIPv6: undefined, backendType: undefined, backendData: undefined, backendV6Data: undefined },
-    expiration: undefined,
-  };
-}
+const lease = (subnet: string): Lease => cloudLease(subnet, '192.168.0.9');
 
-function context(lines: string[], backend: Record<string, unknown> = {}): BackendContext {
-  return {
-    config: validateNetworkConfig({ Network: '10.244.0.0/16', Backend: { Type: 'tencent-vpc', ...backend } }, { knownBackends: ['tencent-vpc'] }),
-    extIface: { name: 'eth0', mtu: 1500, ifaceAddr: IPAddress.parse(SELF_IP), ifaceV6Addr: undefined, extAddr: IPAddress.parse(SELF_IP), extV6Addr: undefined },
-    logger: createLogger({ verbosity: 2, sink: { write: (l) => lines.push(l) } }),
-    acquireLease: () => Promise.resolve(lease(OWN)),
-    kernel: () => {
-      throw new Error('tencent-vpc must not touch the kernel');
-    },
-    resyncMs: FAST.resyncMs,
-  };
+function context(lines: string[]): BackendContext {
+  return cloudBackendContext({ type: 'tencent-vpc', selfIp: SELF_IP, mtu: 1500, ownSubnet: OWN, resyncMs: FAST.resyncMs, lines });
 }
 
 function envFor(r: Rig, over: Record<string, string> = {}): Record<string, string> {
@@ -115,12 +64,8 @@ async function until(r: Rig, cond: (s: TencentStandinState) => boolean, what: st
   }
 }
 
-async function start(r: Rig, lines: string[], env?: Record<string, string>): Promise<{ net: Network; q: AsyncQueue<readonly LeaseEvent[]>; ac: AbortController; running: Promise<void> }> {
-  const ac = new AbortController();
-  const net = await new TencentVpcBackend(env ?? envFor(r), FAST).registerNetwork(context(lines), AbortSignal.timeout(10_000));
-  const q = new AsyncQueue<readonly LeaseEvent[]>(ac.signal);
-  const running = net.run(q, ac.signal);
-  return { net, q, ac, running };
+async function start(r: Rig, lines: string[], env?: Record<string, string>): Promise<RunningNetwork> {
+  return runNetwork(await new TencentVpcBackend(env ?? envFor(r), FAST).registerNetwork(context(lines), AbortSignal.timeout(10_000)));
 }
 
 describe('tencent-vpc through the SDK against the stand-in', () => {
