@@ -29,6 +29,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkSigV4 } from './sigv4-check.js';
 import type { StandinApp, StandinFactory } from './standin-app.js';
+import { readBody } from './request-body.js';
 
 /** The EC2 API version the SDK speaks and every response's XML namespace (EC2 API Reference, "Query requests"). */
 export const EC2_API_VERSION = '2016-11-15';
@@ -93,20 +94,6 @@ function toXml(v: Xml): string {
   if (Array.isArray(v)) return v.map((x) => `<item>${toXml(x)}</item>`).join('');
   if (typeof v === 'object') return Object.entries(v).map(([k, x]) => (x === undefined ? '' : `<${k}>${toXml(x)}</${k}>`)).join('');
   return xmlEscape(String(v));
-}
-
-function readBody(req: IncomingMessage, limit = 1 << 20): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) req.destroy(new Error('body too large'));
-      else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function ipv4Hex(ip: string): string {

@@ -51,6 +51,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StandinApp, StandinFactory } from './standin-app.js';
+import { readBodyText } from './request-body.js';
 
 const API_ROOT = 'https://www.googleapis.com/compute/v1/';
 const COMPUTE_SCOPES = ['https://www.googleapis.com/auth/compute', 'https://www.googleapis.com/auth/cloud-platform'];
@@ -162,7 +163,7 @@ export class GceStandin implements StandinApp {
       req.socket.destroy();
       return;
     }
-    void readBody(req).then(
+    void readBodyText(req).then(
       (body) => this.api(req, res, url, body),
       () => res.destroy(),
     );
@@ -464,7 +465,7 @@ export class GceStandin implements StandinApp {
   }
 
   control(req: IncomingMessage, res: ServerResponse): void {
-    void readBody(req).then((text) => {
+    void readBodyText(req).then((text) => {
       const send = (status: number, body: unknown) => {
         const t = JSON.stringify(body);
         res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(t) });
@@ -554,13 +555,4 @@ function parseFilter(filter: string): (r: Record<string, unknown>) => boolean {
   const test = op === 'eq' || op === 'ne' ? (v: string) => new RegExp(`^(?:${lit})$`).test(v) : (v: string) => v === lit;
   const negate = op === '!=' || op === 'ne';
   return (r) => test(String(r[field] ?? '')) !== negate;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

@@ -32,6 +32,7 @@
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StandinApp, StandinFactory } from './standin-app.js';
+import { readBody } from './request-body.js';
 
 export interface TencentStandinRoute {
   RouteId: number;
@@ -73,20 +74,6 @@ const SERVICE = 'vpc';
 /** [DR]/[CR]: NORMAL_CVM and the other next-hop types the API accepts for GatewayType. */
 const GATEWAY_TYPES = new Set(['CVM', 'VPN', 'DIRECTCONNECT', 'PEERCONNECTION', 'HAVIP', 'NAT', 'NORMAL_CVM', 'EIP', 'LOCAL_GATEWAY', 'CCN']);
 const CIDR4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-
-function readBody(req: IncomingMessage, limit = 1 << 20): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) req.destroy(new Error('body too large'));
-      else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
