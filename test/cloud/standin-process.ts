@@ -89,3 +89,22 @@ export async function startStandinProcess(cluster: Cluster, host: number, opts: 
   );
   return { url: `http://${address}:${port}`, address, port, controlSocket, process: proc, control, stop: () => proc.stop() };
 }
+
+/**
+ * Polls `read` (a table's flannel routes: destination -> target as the test spells it) until it
+ * holds exactly `want`; resolves with what it read.
+ */
+export function waitForRouteMap(
+  read: () => Promise<ReadonlyMap<string, string>>,
+  want: ReadonlyMap<string, string>,
+  what: string,
+  opts: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal },
+): Promise<ReadonlyMap<string, string>> {
+  return poll(
+    async () => {
+      const have = await read();
+      return have.size === want.size && [...want].every(([k, v]) => have.get(k) === v) ? have : undefined;
+    },
+    { what, timeoutMs: opts.timeoutMs, intervalMs: opts.intervalMs ?? 100, signal: opts.signal },
+  );
+}

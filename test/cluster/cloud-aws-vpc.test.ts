@@ -7,8 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { poll } from '../support/poll.js';
-import { startStandinProcess, type StandinProcess } from '../cloud/standin-process.js';
+import { startStandinProcess, waitForRouteMap, type StandinProcess } from '../cloud/standin-process.js';
 import type { StandinInstance, StandinRoute } from '../cloud/ec2-standin.js';
 import { createCluster, type Agent, type Cluster } from './harness.js';
 import { assertStaysUp, httpStatus, subnetKey, subnetOf } from './lease-checks.js';
@@ -46,13 +45,7 @@ describe('aws-vpc: three hosts, real etcd, the EC2 stand-in in a namespace', { s
   const flannelRoutes = async () => new Map((await tableRoutes()).filter((r) => r.destination.startsWith('10.247.')).map((r) => [r.destination, r.target]));
   const expected = (n: number) => new Map(subnets.slice(0, n).map((s, k) => [s, eniOf(cluster.hostAddress(k + 1))]));
   const waitRoutes = (want: Map<string, string>, what: string, timeoutMs = 20_000) =>
-    poll(
-      async () => {
-        const have = await flannelRoutes();
-        return have.size === want.size && [...want].every(([k, v]) => have.get(k) === v) ? have : undefined;
-      },
-      { what, timeoutMs, intervalMs: 100, signal: cluster.signal },
-    );
+    waitForRouteMap(flannelRoutes, want, what, { timeoutMs, intervalMs: 100, signal: cluster.signal });
 
   before(async () => {
     cluster = await createCluster({ hosts: 4 });

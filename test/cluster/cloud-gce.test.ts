@@ -9,8 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { poll } from '../support/poll.js';
-import { startStandinProcess, type StandinProcess } from '../cloud/standin-process.js';
+import { startStandinProcess, waitForRouteMap, type StandinProcess } from '../cloud/standin-process.js';
 import type { GceStandinRoute, GceStandinState } from '../cloud/gce-standin.js';
 import { createCluster, type Agent, type Cluster } from './harness.js';
 import { assertStaysUp, httpStatus, subnetKey, subnetOf } from './lease-checks.js';
@@ -38,13 +37,7 @@ describe('gce: three hosts, real etcd, the Compute API stand-in in a namespace',
     new Map((await state()).routes.filter((r: GceStandinRoute) => r.network === NET && r.destRange.startsWith('10.248.')).map((r) => [r.destRange, `${r.name} ${r.nextHopInstance ?? ''}`]));
   const expected = (n: number) => new Map(subnets.slice(0, n).map((s, k) => [s, `flannel-${s.replace(/[./]/g, '-')} ${instanceLink(k + 1)}`]));
   const waitRoutes = (want: Map<string, string>, what: string, timeoutMs = 30_000) =>
-    poll(
-      async () => {
-        const have = await flannelRoutes();
-        return have.size === want.size && [...want].every(([k, v]) => have.get(k) === v) ? have : undefined;
-      },
-      { what, timeoutMs, intervalMs: 100, signal: cluster.signal },
-    );
+    waitForRouteMap(flannelRoutes, want, what, { timeoutMs, intervalMs: 100, signal: cluster.signal });
 
   before(async () => {
     cluster = await createCluster({ hosts: 4 });

@@ -6,8 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { poll } from '../support/poll.js';
-import { startStandinProcess, type StandinProcess } from '../cloud/standin-process.js';
+import { startStandinProcess, waitForRouteMap, type StandinProcess } from '../cloud/standin-process.js';
 import type { TencentStandinRoute, TencentStandinState } from '../cloud/tencent-standin.js';
 import { createCluster, type Agent, type Cluster } from './harness.js';
 import { subnetKey, subnetOf } from './lease-checks.js';
@@ -28,13 +27,7 @@ describe('tencent-vpc: three hosts, real etcd, the API stand-in in a namespace',
   const flannelRoutes = async (): Promise<Map<string, string>> =>
     new Map((await routesOf()).filter((r) => r.DestinationCidrBlock.startsWith('10.246.')).map((r) => [r.DestinationCidrBlock, `${r.GatewayType} ${r.GatewayId}`]));
   const waitRoutes = (want: Map<string, string>, what: string) =>
-    poll(
-      async () => {
-        const have = await flannelRoutes();
-        return have.size === want.size && [...want].every(([k, v]) => have.get(k) === v) ? have : undefined;
-      },
-      { what, timeoutMs: 20_000, intervalMs: 50, signal: cluster.signal },
-    );
+    waitForRouteMap(flannelRoutes, want, what, { timeoutMs: 20_000, intervalMs: 50, signal: cluster.signal });
 
   before(async () => {
     cluster = await createCluster({ hosts: 4 });
