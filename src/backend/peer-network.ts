@@ -5,7 +5,8 @@ import { leaseId, describeLease, type Lease, type LeaseEvent, type LeaseId } fro
 import type { Logger } from '../log/logger.js';
 import type { KernelEvent } from '../kernel/events.js';
 import type { KernelOps } from '../kernel/kernel-ops.js';
-import { appendEntries, appendKind, countChanges, diffEntries, emptyEntryLists, entriesOf, mergeEntries, NO_ENTRIES, sieveOf, type EntryDiff, type EntryKind, type KindEntry, type PeerEntries } from './peer-entries.js';
+import { OwnDeletes } from './own-deletes.js';
+import { appendEntries, appendKind, countChanges, diffEntries, emptyEntryLists, entriesOf, fdbKey, mergeEntries, neighborKey, NO_ENTRIES, routeKey, sieveOf, type EntryDiff, type EntryKind, type KindEntry, type PeerEntries } from './peer-entries.js';
 
 /** The backend-specific half of a routed network: its devices and the entries per peer. */
 export interface DataPath {
@@ -80,6 +81,8 @@ export class PeerNetwork {
   /** The open kernel event subscription's controller; aborted to close it for a large apply. */
   private subscription = new AbortController();
   private eventsPaused: { readonly done: Promise<void>; readonly resume: () => void } | undefined;
+  /** Deletes this loop makes, so that their notifications do not each cost a reconcile. */
+  private readonly ownDeletes = new OwnDeletes();
 
   constructor(private readonly opts: PeerNetworkOptions) {}
 
@@ -165,7 +168,7 @@ export class PeerNetwork {
         this.subscription = mine;
         const sub = AbortSignal.any([signal, mine.signal]);
         for await (const ev of this.opts.kernel.subscribe(['link', 'route', 'neighbor'], { signal: sub })) {
-          if (ev.kind === 'overflow' || this.opts.dataPath.concerns(ev)) {
+          if (ev.kind === 'overflow' || (this.opts.dataPath.concerns(ev) && !this.ownDeletes.take(ev))) {
             this.requestReconcile(ev.kind === 'overflow' ? 'kernel event overflow' : `kernel ${ev.kind} ${ev.action}`, this.opts.debounceMs ?? 100);
           }
         }
@@ -286,7 +289,12 @@ export class PeerNetwork {
   /** Deletes first (routes before their neighbours), then puts (neighbours and FDB before routes). */
   private async apply(d: EntryDiff, signal: AbortSignal): Promise<number> {
     const count = countChanges(d);
-    if (count <= QUIET_APPLY_THRESHOLD) return this.applyDiff(d, signal);
+    if (count <= QUIET_APPLY_THRESHOLD) {
+      this.ownDeletes.note('route', d.routes.del.map(routeKey));
+      this.ownDeletes.note('neighbor', d.neighbors.del.map(neighborKey));
+      this.ownDeletes.note('fdb', d.fdb.del.map(fdbKey));
+      return this.applyDiff(d, signal);
+    }
     this.pauseEvents();
     try {
       return await this.applyDiff(d, signal);
