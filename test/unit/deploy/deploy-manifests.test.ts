@@ -220,14 +220,14 @@ describe('deploy/Dockerfile', () => {
     assert.ok(at(/^npm run package$/) > at(/^npm run build$/), 'npm run package after the build');
   });
 
-  it('ships the two executables on Debian with iptables and nftables, and no Node.js', () => {
+  it('ships the three executables (flanneld, the CNI plugin, flannelctl) on Debian with iptables and nftables, and no Node.js', () => {
     assert.match(finalStage.from, /^debian:[\w.-]*slim$/);
     const installs = finalStage.steps
       .filter(([k, r]) => k === 'RUN' && /apt-get install/.test(r))
       .flatMap(([, r]) => r.split('&&').filter((c) => /apt-get install/.test(c)))
       .flatMap((c) => c.trim().split(/\s+/).slice(2).filter((w) => !w.startsWith('-')));
     assert.deepEqual(installs.sort(), ['iptables', 'nftables']);
-    assert.deepEqual([...shipped.keys()].sort(), ['flannel', 'flanneld']);
+    assert.deepEqual([...shipped.keys()].sort(), ['flannel', 'flannelctl', 'flanneld']);
     const workdir = workdirOf(buildStage);
     for (const [name, { from, to }] of shipped) {
       assert.equal(from, `${workdir}/dist/package/${name}`, 'what npm run package wrote');
@@ -236,7 +236,9 @@ describe('deploy/Dockerfile', () => {
     const text = read('deploy/Dockerfile');
     const finalText = text.slice(text.lastIndexOf('\nFROM '));
     assert.doesNotMatch(finalText, /node_modules|dist\/src|\bnodejs\b|\bnpm\b/, 'nothing of Node.js in the image');
-    assert.ok(finalStage.steps.some(([k, r]) => k === 'RUN' && r.includes(`${shipped.get('flanneld')?.to} -version`)), 'the build runs the executable once');
+    for (const exe of ['flanneld', 'flannelctl']) {
+      assert.ok(finalStage.steps.some(([k, r]) => k === 'RUN' && r.includes(`${shipped.get(exe)?.to} -version`)), `the build runs ${exe} once`);
+    }
   });
 
   it("runs flanneld as the entrypoint, where the manifest's command expects it", () => {
