@@ -8,6 +8,7 @@ import type { GceConfig } from './gce-config.js';
 import { CloudApiError, RouteTableFullError } from '../cloud/cloud-errors.js';
 import { translateGceError } from './gce-errors.js';
 import { readInstanceMetadata } from './gce-metadata.js';
+import { raceSignal } from '../../async/race-signal.js';
 
 type IRoute = protos.google.cloud.compute.v1.IRoute;
 type IOperation = protos.google.cloud.compute.v1.IOperation;
@@ -108,8 +109,8 @@ async function loadComputeClients() {
  */
 async function checkCredentials(auth: GoogleAuth, signal: AbortSignal): Promise<AuthClient> {
   try {
-    const client = await raceAbort(auth.getClient(), signal);
-    await raceAbort(client.getAccessToken(), signal);
+    const client = await raceSignal(auth.getClient(), signal);
+    await raceSignal(client.getAccessToken(), signal);
     return client;
   } catch (err) {
     if (signal.aborted) throw signal.reason;
@@ -125,7 +126,7 @@ async function checkCredentials(auth: GoogleAuth, signal: AbortSignal): Promise<
  */
 async function initializeClients(clients: GceClients, signal: AbortSignal): Promise<void> {
   try {
-    await raceAbort(Promise.all(Object.values(clients).map((c: { initialize(): Promise<unknown> }) => c.initialize())), signal);
+    await raceSignal(Promise.all(Object.values(clients).map((c: { initialize(): Promise<unknown> }) => c.initialize())), signal);
   } catch (err) {
     if (signal.aborted) throw signal.reason;
     throw translateGceError(err, 'Compute API clients');
@@ -158,7 +159,7 @@ class GceApi {
   private async call<T>(method: GceApiMethod, resource: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
     const deadline = AbortSignal.any([signal, AbortSignal.timeout(this.timing.callTimeoutMs)]);
     try {
-      return await raceAbort(fn(), deadline);
+      return await raceSignal(fn(), deadline);
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       if (deadline.aborted) throw new CloudApiError('gce', `${method} ${resource}`, `no answer within ${this.timing.callTimeoutMs} ms`, { retryable: true, apiCode: 'DEADLINE_EXCEEDED', cause: err });
@@ -331,22 +332,4 @@ class GceRouteTable implements CloudRouteTable {
     this.logger.info(`deleting route ${name} (${route.destination} via ${route.target})`);
     await this.api.deleteRoute(name, signal);
   }
-}
-
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

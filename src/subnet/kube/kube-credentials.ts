@@ -10,6 +10,7 @@ import { StoreError, errorMessage } from '../../errors.js';
 import { KubeErrorCode } from './kube-api.js';
 import type { KubeAuth } from './kube-connection.js';
 import { runExecPlugin, type ExecCredential } from './exec-credential.js';
+import { raceSignal } from '../../async/race-signal.js';
 
 export interface RequestCredentials {
   /** The Authorization header, if any. */
@@ -120,22 +121,4 @@ class ExecSource implements CredentialSource {
     if (this.cached?.creds === used) this.cached = undefined;
     return true;
   }
-}
-
-function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e as Error);
-      },
-    );
-  });
 }
