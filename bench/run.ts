@@ -9,6 +9,7 @@ import { REPO_ROOT } from '../test/cluster/harness.js';
 import { formatTable, machineInfo, writeReport } from './report.js';
 import { SCENARIOS, findScenario } from './registry.js';
 import type { Scenario, ScenarioResult } from './scenario.js';
+import { interruptSignal } from './support/interrupt.js';
 
 /** Extra time past a scenario's bound for its teardown before the runner moves on. */
 const TEARDOWN_GRACE_MS = 30_000;
@@ -58,27 +59,20 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     chosen.push(s);
   }
-  const interrupt = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupt.signal.aborted) return;
-    process.stderr.write(`${sig}: stopping after teardown\n`);
-    interrupt.abort(new Error(`interrupted by ${sig}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupt = interruptSignal();
 
   const startedAt = new Date().toISOString();
   const machine = machineInfo();
   process.stderr.write(`node ${machine.node}, ${machine.cpus} CPUs, load average ${machine.loadAvg.join(' ')} (other work skews the figures)\n`);
   const results: ScenarioResult[] = [];
   for (const s of chosen) {
-    if (interrupt.signal.aborted) break;
-    results.push(await runScenario(s, interrupt.signal));
+    if (interrupt.aborted) break;
+    results.push(await runScenario(s, interrupt));
   }
   process.stdout.write('\n' + formatTable(results));
   const path = await writeReport(join(REPO_ROOT, 'bench', 'results'), { startedAt, machine, results });
   process.stdout.write(`\nresults written to ${path}\n`);
-  return results.some((r) => r.error !== undefined) || interrupt.signal.aborted ? 1 : 0;
+  return results.some((r) => r.error !== undefined) || interrupt.aborted ? 1 : 0;
 }
 
 process.exitCode = await main(process.argv.slice(2));

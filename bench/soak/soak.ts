@@ -14,6 +14,7 @@ import { machineInfo } from '../report.js';
 import { parseSoakOptions, type SoakOptions } from './soak-options.js';
 import { formatSoak, judge, writeSoakReport } from './soak-report.js';
 import { SOAK_CONFIG, planSoak, runSoak } from './soak-run.js';
+import { interruptSignal } from '../support/interrupt.js';
 
 /** Set-up (namespaces, etcd, agents, 200 leases), the warm-up settle and teardown, on top of the run. */
 const OVERHEAD_MS = 5 * 60_000;
@@ -36,15 +37,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const seedText = process.env.SOAK_SEED;
   const seed = seedText !== undefined && /^\d+$/.test(seedText) ? Number(seedText) : randomInt(2 ** 31);
   const plan = planSoak(opts.minutes);
-  const interrupt = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupt.signal.aborted) return;
-    process.stderr.write(`${sig}: stopping after teardown\n`);
-    interrupt.abort(new Error(`interrupted by ${sig}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const signal = AbortSignal.any([interrupt.signal, AbortSignal.timeout(plan.totalMs + OVERHEAD_MS)]);
+  const interrupt = interruptSignal();
+  const signal = AbortSignal.any([interrupt, AbortSignal.timeout(plan.totalMs + OVERHEAD_MS)]);
   const startedAt = new Date().toISOString();
   const machine = machineInfo();
   const progress = (msg: string) => process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -61,7 +55,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`results written to ${path}\n`);
     return verdict.ok ? 0 : 1;
   } catch (err) {
-    const why = interrupt.signal.aborted ? 'interrupted: ' : signal.aborted ? 'exceeded its time bound: ' : '';
+    const why = interrupt.aborted ? 'interrupted: ' : signal.aborted ? 'exceeded its time bound: ' : '';
     const error = `${why}${err instanceof Error ? err.message : String(err)}`;
     progress(`FAILED: ${error}`);
     await writeSoakReport(resultsDir, { startedAt, machine, minutes: opts.minutes, error }, startedAt).catch(() => {});
