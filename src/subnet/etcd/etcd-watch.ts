@@ -4,9 +4,9 @@
  * "created" one. Every response with events becomes one WatchBatch holding all its events in
  * order; "created" and progress-notify responses (no events) are not yielded.
  *
- * A watch is quiet when nothing changes, so silence alone says nothing. While it is open, its
- * endpoint is asked every `watchProbe.intervalMs` for one key (a range of the watched prefix as
- * a key: cheap, and readable by whoever may watch it). When no answer comes within
+ * A watch is quiet when nothing changes, so silence alone says nothing. While it is open and
+ * has delivered nothing for `watchProbe.intervalMs`, its endpoint is asked for one key (a range
+ * of the watched prefix as a key: cheap, and readable by whoever may watch it). When no answer comes within
  * `watchProbe.timeoutMs` (the endpoint accepts but never answers: packets dropped, a hung
  * member), the stream is abandoned with a retryable StoreError, the transport is told to start
  * elsewhere, and the caller resumes the watch from its last revision on the next endpoint.
@@ -112,6 +112,8 @@ export class WatchProber {
   private timer: NodeJS.Timeout | undefined;
   private silence: NodeJS.Timeout | undefined;
   private lastProgressAt = 0;
+  /** When the stream last delivered anything: a stream that speaks needs no probe. */
+  private lastHeardAt = 0;
   /** The shortest gap seen between two progress notifications: the server's interval. */
   private cadenceMs: number;
   private readonly ac = new AbortController();
@@ -140,6 +142,7 @@ export class WatchProber {
   heard(progress: boolean): void {
     if (this.ac.signal.aborted) return;
     const now = Date.now();
+    this.lastHeardAt = now;
     if (progress) {
       if (this.lastProgressAt > 0) {
         const gap = now - this.lastProgressAt;
@@ -164,14 +167,22 @@ export class WatchProber {
     this.abandon(failure);
   }
 
-  private schedule(): void {
+  /** The next probe in `delayMs` (an interval after the stream last spoke, at the latest). */
+  private schedule(delayMs = this.transport.watchProbe.intervalMs): void {
     if (this.ac.signal.aborted) return;
-    this.timer = setTimeout(() => void this.probe(), this.transport.watchProbe.intervalMs);
+    this.timer = setTimeout(() => void this.probe(), delayMs);
     this.timer.unref();
   }
 
   private async probe(): Promise<void> {
-    const { timeoutMs } = this.transport.watchProbe;
+    const { intervalMs, timeoutMs } = this.transport.watchProbe;
+    // The stream delivered something within the interval: its connection works, skip this round
+    // (a busy cluster's agents then send no probes at all; an idle one's, one per interval).
+    const quietMs = Date.now() - this.lastHeardAt;
+    if (quietMs < intervalMs) {
+      this.schedule(intervalMs - quietMs);
+      return;
+    }
     try {
       await this.transport.probe(this.endpoint, '/v3/kv/range', { key: this.key, keys_only: true }, timeoutMs, this.ac.signal);
     } catch (err) {

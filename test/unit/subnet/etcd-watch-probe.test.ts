@@ -75,6 +75,28 @@ describe('etcd client when an endpoint goes quiet', () => {
     assert.equal(ended, 'returned');
   });
 
+  it('sends no probe while the stream itself keeps delivering (a busy watch costs the store nothing more)', async () => {
+    const kv = client();
+    const ac = new AbortController();
+    const it = (async () => {
+      for await (const _ of kv.watchPrefix('/p/', 6, { signal: ac.signal })) void _;
+    })();
+    await poll(() => a.watchRequests().length === 1, { what: 'the watch on a', timeoutMs: 2000, intervalMs: 10 });
+    const probes = () => a.requests.filter((r) => r.path === '/v3/kv/range').length;
+    const before = probes();
+    // 20 events 30 ms apart: 600 ms, six probe intervals of 100 ms.
+    for (let i = 0; i < 20; i++) {
+      a.push({ header: { revision: String(7 + i) }, events: [{ type: 'PUT', kv: { key: b64(`/p/${i}`), value: b64('v'), mod_revision: String(7 + i) } }] });
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    assert.equal(probes() - before, 0, 'no probe while the stream spoke within every interval');
+    // Quiet again: the probes resume.
+    await poll(() => probes() - before >= 2, { what: 'probes once the stream is quiet', timeoutMs: 2000, intervalMs: 10 });
+    ac.abort();
+    await it;
+    kv.close();
+  });
+
   it('abandons a watch whose endpoint stops answering within interval + probe deadline, and starts the next calls elsewhere', async () => {
     const log = recordingLogger();
     const kv = client(log);
