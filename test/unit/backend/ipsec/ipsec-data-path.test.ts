@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseIpsecConfig } from '../../../../src/backend/ipsec/ipsec-config.js';
 import { IpsecDataPath, type IpsecConnObject } from '../../../../src/backend/ipsec/ipsec-data-path.js';
 import { ViciClient } from '../../../../src/backend/ipsec/vici-client.js';
-import { decodeViciPacket, encodeViciPacket, ViciFramer, ViciPacketType, type ViciPacket } from '../../../../src/backend/ipsec/vici-protocol.js';
+import { encodeViciPacket, ViciPacketType, type ViciPacket } from '../../../../src/backend/ipsec/vici-protocol.js';
 import type { PeerEntries } from '../../../../src/backend/peer-entries.js';
 import { IPAddress } from '../../../../src/ip/ip-address.js';
 import { IPNetwork } from '../../../../src/ip/ip-network.js';
 import type { Lease } from '../../../../src/lease/lease.js';
+import { ViciStandIn } from './vici-standin.js';
 
 function lease(subnet: string, pub: string | undefined, type = 'ipsec'): Lease {
   return {
@@ -23,35 +23,23 @@ function lease(subnet: string, pub: string | undefined, type = 'ipsec'): Lease {
 }
 
 /** A stand-in charon that records requests and keeps the loaded connection names. */
-class StandIn {
+class StandIn extends ViciStandIn {
   readonly requests: ViciPacket[] = [];
   readonly conns = new Set<string>();
-  private server: Server | undefined;
-  constructor(readonly path: string) {}
-  async start(): Promise<void> {
-    this.server = createServer((sock) => {
-      const framer = new ViciFramer();
-      sock.on('data', (chunk: Buffer) => {
-        for (const body of framer.push(chunk)) {
-          const p = decodeViciPacket(body);
-          if (p.type === ViciPacketType.EVENT_REGISTER) {
-            sock.write(encodeViciPacket(ViciPacketType.EVENT_CONFIRM));
-            continue;
-          }
-          this.requests.push(p);
-          const m = p.message ?? {};
-          if (p.name === 'load-conn') for (const k of Object.keys(m)) this.conns.add(k);
-          if (p.name === 'unload-conn') this.conns.delete(String(m['name']));
-          if (p.name === 'list-conns') for (const c of this.conns) sock.write(encodeViciPacket(ViciPacketType.EVENT, 'list-conn', { [c]: { version: 'IKEv2' } }));
-          sock.write(encodeViciPacket(ViciPacketType.CMD_RESPONSE, undefined, p.name === 'list-conns' ? {} : { success: 'yes' }));
-        }
-      });
-      sock.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => this.server?.listen(this.path, resolve));
-  }
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  constructor(path: string) {
+    super(path);
+    this.reply = (p, sock) => {
+      if (p.type === ViciPacketType.EVENT_REGISTER) {
+        sock.write(encodeViciPacket(ViciPacketType.EVENT_CONFIRM));
+        return;
+      }
+      this.requests.push(p);
+      const m = p.message ?? {};
+      if (p.name === 'load-conn') for (const k of Object.keys(m)) this.conns.add(k);
+      if (p.name === 'unload-conn') this.conns.delete(String(m['name']));
+      if (p.name === 'list-conns') for (const c of this.conns) sock.write(encodeViciPacket(ViciPacketType.EVENT, 'list-conn', { [c]: { version: 'IKEv2' } }));
+      sock.write(encodeViciPacket(ViciPacketType.CMD_RESPONSE, undefined, p.name === 'list-conns' ? {} : { success: 'yes' }));
+    };
   }
 }
 

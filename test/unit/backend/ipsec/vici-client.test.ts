@@ -1,42 +1,18 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ViciClient } from '../../../../src/backend/ipsec/vici-client.js';
 import { ViciError } from '../../../../src/backend/ipsec/vici-errors.js';
-import { decodeViciPacket, encodeViciPacket, ViciFramer, ViciPacketType, type ViciPacket } from '../../../../src/backend/ipsec/vici-protocol.js';
-
-/** A stand-in charon: records every packet it gets and answers with what `reply` returns. */
-class StandIn {
-  readonly received: Buffer[] = [];
-  reply: (p: ViciPacket, sock: Socket) => void = (_p, sock) => sock.write(encodeViciPacket(ViciPacketType.CMD_RESPONSE, undefined, { success: 'yes' }));
-  private server: Server | undefined;
-  constructor(readonly path: string) {}
-  async start(): Promise<void> {
-    this.server = createServer((sock) => {
-      const framer = new ViciFramer();
-      sock.on('data', (chunk: Buffer) => {
-        for (const body of framer.push(chunk)) {
-          this.received.push(Buffer.from(body));
-          this.reply(decodeViciPacket(body), sock);
-        }
-      });
-      sock.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => this.server?.listen(this.path, resolve));
-  }
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-  }
-}
+import { decodeViciPacket, encodeViciPacket, ViciPacketType } from '../../../../src/backend/ipsec/vici-protocol.js';
+import { ViciStandIn } from './vici-standin.js';
 
 const vici = (code: string) => (e: unknown) => e instanceof ViciError && e.code === code;
 
 describe('VICI client against a stand-in socket', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vici-'));
-  const standIn = new StandIn(join(dir, 'charon.vici'));
+  const standIn = new ViciStandIn(join(dir, 'charon.vici'));
   const client = new ViciClient(standIn.path, 2000);
   before(() => standIn.start());
   after(async () => {
