@@ -21,6 +21,32 @@ function recordingLogger(): Logger & { warnings: string[] } {
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
+/** A watch of /p/ from revision 6, consumed in the background: how it ended, and when. */
+interface WatchRun {
+  done: Promise<void>;
+  ended: 'still open' | 'returned' | 'failed';
+  failure: unknown;
+  endedAt: number;
+}
+
+function drainWatch(kv: EtcdHttpClient, signal: AbortSignal): WatchRun {
+  const run: WatchRun = { done: Promise.resolve(), ended: 'still open', failure: undefined, endedAt: 0 };
+  run.done = (async () => {
+    for await (const _ of kv.watchPrefix('/p/', 6, { signal })) void _;
+  })().then(
+    () => {
+      run.ended = 'returned';
+      run.endedAt = Date.now();
+    },
+    (err: unknown) => {
+      run.ended = 'failed';
+      run.failure = err;
+      run.endedAt = Date.now();
+    },
+  );
+  return run;
+}
+
 describe('etcd client when an endpoint goes quiet', () => {
   let a: FakeEtcdGateway;
   let b: FakeEtcdGateway;
@@ -58,29 +84,21 @@ describe('etcd client when an endpoint goes quiet', () => {
   it('keeps a watch open while its endpoint answers the probes (no false alarm)', async () => {
     const kv = client();
     const ac = new AbortController();
-    let ended: unknown = 'still open';
-    const it = (async () => {
-      for await (const _ of kv.watchPrefix('/p/', 6, { signal: ac.signal })) void _;
-    })().then(
-      () => (ended = 'returned'),
-      (err: unknown) => (ended = err),
-    );
+    const watch = drainWatch(kv, ac.signal);
     await poll(() => a.requests.filter((r) => r.path === '/v3/kv/range').length >= 5, { what: 'five probes', timeoutMs: 3000, intervalMs: 20 });
     const probe = a.requests.find((r) => r.path === '/v3/kv/range');
     assert.deepEqual(probe?.body, { key: b64('/p/'), keys_only: true }, 'the probe reads one key, the watched prefix');
-    assert.equal(ended, 'still open');
+    assert.equal(watch.ended, 'still open');
     ac.abort();
-    await it;
+    await watch.done;
     kv.close();
-    assert.equal(ended, 'returned');
+    assert.equal(watch.ended, 'returned', String(watch.failure));
   });
 
   it('sends no probe while the stream itself keeps delivering (a busy watch costs the store nothing more)', async () => {
     const kv = client();
     const ac = new AbortController();
-    const it = (async () => {
-      for await (const _ of kv.watchPrefix('/p/', 6, { signal: ac.signal })) void _;
-    })();
+    const watch = drainWatch(kv, ac.signal);
     await poll(() => a.watchRequests().length === 1, { what: 'the watch on a', timeoutMs: 2000, intervalMs: 10 });
     const probes = () => a.requests.filter((r) => r.path === '/v3/kv/range').length;
     const before = probes();
@@ -93,28 +111,22 @@ describe('etcd client when an endpoint goes quiet', () => {
     // Quiet again: the probes resume.
     await poll(() => probes() - before >= 2, { what: 'probes once the stream is quiet', timeoutMs: 2000, intervalMs: 10 });
     ac.abort();
-    await it;
+    await watch.done;
+    assert.equal(watch.ended, 'returned', String(watch.failure));
     kv.close();
   });
 
   it('abandons a watch whose endpoint stops answering within interval + probe deadline, and starts the next calls elsewhere', async () => {
     const log = recordingLogger();
     const kv = client(log);
-    const ac = new AbortController();
-    let failedAt = 0;
-    let failure: unknown;
-    const run = (async () => {
-      for await (const _ of kv.watchPrefix('/p/', 6, { signal: ac.signal })) void _;
-    })().catch((err: unknown) => {
-      failedAt = Date.now();
-      failure = err;
-    });
+    const watch = drainWatch(kv, new AbortController().signal);
     await poll(() => a.watchRequests().length === 1, { what: 'the watch on a', timeoutMs: 2000, intervalMs: 10 });
     const silentAt = Date.now();
     a.silent = true;
-    await poll(() => failedAt > 0, { what: 'the watch to be abandoned', timeoutMs: 3000, intervalMs: 10 });
-    await run;
-    const took = failedAt - silentAt;
+    await poll(() => watch.endedAt > 0, { what: 'the watch to be abandoned', timeoutMs: 3000, intervalMs: 10 });
+    await watch.done;
+    const { failure } = watch;
+    const took = watch.endedAt - silentAt;
     assert.ok(took < 100 + 200 + 400, `abandoned ${took} ms after the endpoint went quiet (interval 100 + deadline 200)`);
     assert.ok(failure instanceof StoreError && failure.code === 'ERR_ETCD_UNAVAILABLE' && failure.retryable, String(failure));
     assert.match(failure.message, /watch abandoned: its endpoint did not answer a probe/);
@@ -129,15 +141,7 @@ describe('etcd client when an endpoint goes quiet', () => {
 
   it('learns the cadence of progress notifications and abandons a stream silent for three of them, though its endpoint answers', async () => {
     const kv = client();
-    const ac = new AbortController();
-    let failure: unknown;
-    let failedAt = 0;
-    const run = (async () => {
-      for await (const _ of kv.watchPrefix('/p/', 6, { signal: ac.signal })) void _;
-    })().catch((err: unknown) => {
-      failedAt = Date.now();
-      failure = err;
-    });
+    const watch = drainWatch(kv, new AbortController().signal);
     await poll(() => a.watchRequests().length === 1, { what: 'the watch on a', timeoutMs: 2000, intervalMs: 10 });
     // Three progress notifications 150 ms apart, then the stream stalls (probes still answered).
     for (let k = 0; k < 3; k++) {
@@ -145,9 +149,10 @@ describe('etcd client when an endpoint goes quiet', () => {
       a.push({ header: { revision: '6' }, watch_id: '0' });
     }
     const lastAt = Date.now();
-    await poll(() => failedAt > 0, { what: 'the stalled stream to be abandoned', timeoutMs: 3000, intervalMs: 10 });
-    await run;
-    const took = failedAt - lastAt;
+    await poll(() => watch.endedAt > 0, { what: 'the stalled stream to be abandoned', timeoutMs: 3000, intervalMs: 10 });
+    await watch.done;
+    const { failure } = watch;
+    const took = watch.endedAt - lastAt;
     assert.ok(failure instanceof StoreError && /the stream went silent: no progress notification/.test(failure.message), String(failure));
     // 3 x the learned cadence (>= 150 ms), but at least the probe deadline (200 ms).
     assert.ok(took >= 350 && took < 1500, `abandoned ${took} ms after the last notification`);
