@@ -8,6 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { knownBackendTypes } from '../../backend/registry.js';
+import { formatEndpoint } from '../../backend/wireguard/uapi-protocol.js';
 import { parseNetworkConfig, type NetworkConfig } from '../../config/network-config.js';
 import { errorMessage } from '../../errors.js';
 import type { Family } from '../../ip/ip-address.js';
@@ -110,7 +111,7 @@ async function wireguardState(link: Link, signal: AbortSignal): Promise<WgDevice
       listenPort: s.listenPort,
       peers: s.peers.map((p) => ({
         publicKey: p.publicKey.toString('base64'),
-        endpoint: p.endpoint ? (p.endpoint.ip.family === 6 ? `[${p.endpoint.ip.toString()}]:${p.endpoint.port}` : `${p.endpoint.ip.toString()}:${p.endpoint.port}`) : undefined,
+        endpoint: p.endpoint ? formatEndpoint(p.endpoint) : undefined,
         allowedIps: p.allowedIps.map((n) => n.toString()),
         lastHandshakeSec: p.lastHandshakeSec,
       })),
