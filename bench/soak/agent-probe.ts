@@ -1,4 +1,5 @@
 /** One real agent's figures at a checkpoint: RSS and CPU from /proc, reconcile counters from its /metrics. */
+import { parsePromText, value } from '../../src/ctl/prom-text.js';
 import type { Cluster } from '../../test/cluster/harness.js';
 import { readCpuTimes, readMemoryStatus } from '../support/proc-status.js';
 
@@ -15,12 +16,6 @@ export interface AgentFigures {
   readonly reconcileRuns: number;
 }
 
-/** The value of an unlabelled sample `name` in a Prometheus scrape, NaN when absent. */
-export function sampleValue(text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? NaN : Number(line.slice(name.length + 1));
-}
-
 export async function rssMiB(nodePid: number): Promise<number> {
   const m = await readMemoryStatus(nodePid);
   return m ? m.vmRssKiB / 1024 : NaN;
@@ -29,11 +24,11 @@ export async function rssMiB(nodePid: number): Promise<number> {
 export async function probeAgent(cluster: Cluster, host: number, nodePid: number, signal: AbortSignal): Promise<AgentFigures> {
   const cpu = await readCpuTimes(nodePid);
   const res = await cluster.exec(host, ['curl', '-sf', '--max-time', '3', `http://127.0.0.1:${METRICS_PORT}/metrics`], { allowFailure: true, timeoutMs: 5000, signal });
-  const text = res.exitCode === 0 ? res.stdout : '';
+  const scrape = parsePromText(res.exitCode === 0 ? res.stdout : '');
   return {
     rssMiB: await rssMiB(nodePid),
     cpuS: cpu ? (cpu.userMs + cpu.systemMs) / 1000 : NaN,
-    repairs: sampleValue(text, 'flannel_reconcile_repairs_total'),
-    reconcileRuns: sampleValue(text, 'flannel_reconcile_runs_total'),
+    repairs: value(scrape, 'flannel_reconcile_repairs_total') ?? NaN,
+    reconcileRuns: value(scrape, 'flannel_reconcile_runs_total') ?? NaN,
   };
 }
