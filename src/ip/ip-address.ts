@@ -1,5 +1,5 @@
-import { isIPv4, isIPv6 } from 'node:net';
 import { AddressParseError } from '../errors.js';
+import { isIPv4Text, isIPv6Text } from './ip-syntax.js';
 
 export type Family = 4 | 6;
 
@@ -25,8 +25,8 @@ export class IPAddress {
     const quad = DOTTED_QUAD_RE.exec(text);
     if (quad) return new IPAddress(4, BigInt(quadValue(quad)));
     const s = text.trim();
-    if (isIPv4(s)) return new IPAddress(4, parseV4(s));
-    if (isIPv6(s)) return new IPAddress(6, parseV6(s, text));
+    if (isIPv4Text(s)) return new IPAddress(4, parseV4(s));
+    if (isIPv6Text(s)) return new IPAddress(6, parseV6(s, text));
     throw new AddressParseError(text, 'not an IPv4 or IPv6 address');
   }
 
@@ -77,7 +77,7 @@ export class IPAddress {
   }
 }
 
-/** Four capture groups: the octets of a dotted quad as node:net's isIPv4 takes them (0..255, no leading zeros). */
+/** Four capture groups: the octets of a dotted quad as node:net's isIPv4 (and ip-syntax.ts) takes them (0..255, no leading zeros). */
 export const DOTTED_QUAD = [1, 2, 3, 4].map(() => '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]\\d|\\d)').join('\\.');
 
 const DOTTED_QUAD_RE = new RegExp(`^${DOTTED_QUAD}$`);
