@@ -8,9 +8,23 @@
  *              new ones alike; a connection blackholed stays dead after `pass` (its client must
  *              give up on it), as one whose path or NAT entry was lost
  *   delay      forward every chunk `delayMs` late (both ways, order kept)
+ *   reorder    deliver data on different connections out of the order it was sent in: every
+ *              chunk read (either way, on open and new connections alike) is held for its own
+ *              random time, uniform in [0, delayMs] (default 1000), but never delivered before
+ *              an earlier chunk of the same connection and direction, so the bytes of one
+ *              connection keep their order (TCP's promise) and no chunk waits more than delayMs.
+ *              Across connections nothing is kept: a request sent later on another connection
+ *              (a new connection's first bytes included) overtakes one sent earlier whenever its
+ *              draw is the shorter by more than the time between them, and replies likewise
+ *              (e.g. a watch event arriving after a later range's reply). Held chunks are still
+ *              delivered, at their time, after a switch to `pass`; a chunk read after the switch
+ *              waits behind them.
  *   cut        forward half of each reply chunk, then close the connection (a reply cut short)
  *   stall      freeze the open connections (held, not lost), new ones pass: on `pass` the held
  *              data is delivered, after what newer connections carried (replies reordered)
+ * A chunk is what one read from a socket returned. Across mode switches the bytes of one
+ * connection keep their order each way, and what one end sent before it closed, still held by
+ * `delay` or `reorder`, is delivered at its time before the other end is closed.
  *
  * FaultProxy runs in-process (unit tests). startFaultProxy() runs one as a child process
  * (fault-proxy-main.ts) inside a network namespace, controlled over a unix socket with one
@@ -24,12 +38,12 @@ import { HarnessError } from './errors.js';
 import { ManagedProcess } from './managed-process.js';
 import { poll } from './poll.js';
 
-export const FAULT_MODES = ['pass', 'drop', 'blackhole', 'delay', 'cut', 'stall'] as const;
+export const FAULT_MODES = ['pass', 'drop', 'blackhole', 'delay', 'cut', 'stall', 'reorder'] as const;
 export type FaultMode = (typeof FAULT_MODES)[number];
 
 export interface FaultSetting {
   readonly mode: FaultMode;
-  /** For `delay` (default 1000). */
+  /** For `delay`: the delay; for `reorder`: the bound of the random hold (default 1000 for both). */
   readonly delayMs?: number;
 }
 
@@ -46,6 +60,16 @@ export interface Address {
   readonly port: number;
 }
 
+/** One direction of one connection: chunks waiting for their time (delay, reorder), in arrival order. */
+interface Lane {
+  readonly toUpstream: boolean;
+  /** Due times never decrease along the queue, so the connection's bytes keep their order. */
+  readonly queue: { due: number; chunk: Buffer }[];
+  timer: NodeJS.Timeout | undefined;
+  /** The lane's source closed: close the connection once the queue is delivered. */
+  thenClose: boolean;
+}
+
 interface Conn {
   readonly client: Socket;
   upstream: Socket | undefined;
@@ -53,8 +77,13 @@ interface Conn {
   black: boolean;
   /** Data held while stalled, by direction, in arrival order. */
   held: { toUpstream: boolean; chunk: Buffer }[] | undefined;
-  /** Delayed writes: the time each direction's last one is due, so order is kept. */
-  due: { up: number; down: number };
+  readonly up: Lane;
+  readonly down: Lane;
+}
+
+export interface FaultProxyOptions {
+  /** The draws of `reorder`, in [0, 1) (default Math.random); tests script them. */
+  readonly random?: () => number;
 }
 
 export class FaultProxy {
@@ -63,10 +92,15 @@ export class FaultProxy {
   private readonly conns = new Set<Conn>();
   private accepted = 0;
 
+  private readonly random: () => number;
+
   constructor(
     private readonly listen: Address,
     private readonly target: Address,
-  ) {}
+    options: FaultProxyOptions = {},
+  ) {
+    this.random = options.random ?? Math.random;
+  }
 
   /** Starts listening; resolves to the port (useful with port 0). */
   async start(): Promise<number> {
@@ -109,15 +143,16 @@ export class FaultProxy {
       client.resetAndDestroy();
       return;
     }
-    const conn: Conn = { client, upstream: undefined, black: this.setting.mode === 'blackhole', held: undefined, due: { up: 0, down: 0 } };
+    const lane = (toUpstream: boolean): Lane => ({ toUpstream, queue: [], timer: undefined, thenClose: false });
+    const conn: Conn = { client, upstream: undefined, black: this.setting.mode === 'blackhole', held: undefined, up: lane(true), down: lane(false) };
     this.conns.add(conn);
-    client.on('close', () => this.close(conn));
+    client.on('close', () => this.closeAfter(conn, conn.up));
     client.on('data', (chunk: Buffer) => this.forward(conn, chunk, true));
     if (conn.black) return;
     const up = createConnection({ host: this.target.host, port: this.target.port });
     conn.upstream = up;
     up.on('error', () => {});
-    up.on('close', () => this.close(conn));
+    up.on('close', () => this.closeAfter(conn, conn.down));
     up.on('data', (chunk: Buffer) => this.forward(conn, chunk, false));
   }
 
@@ -132,14 +167,36 @@ export class FaultProxy {
       c.client.write(chunk.subarray(0, Math.max(1, chunk.length >> 1)), () => this.close(c));
       return;
     }
-    if (mode === 'delay') {
-      const key = toUpstream ? 'up' : 'down';
-      const due = Math.max(Date.now() + (delayMs ?? 1000), c.due[key]);
-      c.due[key] = due;
-      setTimeout(() => this.write(c, chunk, toUpstream), due - Date.now());
+    const hold = mode === 'delay' ? (delayMs ?? 1000) : mode === 'reorder' ? this.random() * (delayMs ?? 1000) : 0;
+    this.send(c, chunk, toUpstream, hold);
+  }
+
+  /** Writes the chunk after `holdMs`, and never before what the same lane still holds. */
+  private send(c: Conn, chunk: Buffer, toUpstream: boolean, holdMs: number): void {
+    const lane = toUpstream ? c.up : c.down;
+    const last = lane.queue.at(-1);
+    if (holdMs <= 0 && last === undefined) {
+      this.write(c, chunk, toUpstream);
       return;
     }
-    this.write(c, chunk, toUpstream);
+    lane.queue.push({ due: Math.max(Date.now() + holdMs, last?.due ?? 0), chunk });
+    if (lane.timer === undefined) this.schedule(c, lane);
+  }
+
+  /** One timer per lane, for its head: chunks leave in queue order, each at or after its time. */
+  private schedule(c: Conn, lane: Lane): void {
+    const head = lane.queue[0];
+    if (head === undefined) return;
+    lane.timer = setTimeout(
+      () => {
+        lane.timer = undefined;
+        const now = Date.now();
+        while (lane.queue.length > 0 && lane.queue[0]!.due <= now) this.write(c, lane.queue.shift()!.chunk, lane.toUpstream);
+        if (lane.queue.length === 0 && lane.thenClose) this.close(c);
+        else this.schedule(c, lane);
+      },
+      Math.max(0, head.due - Date.now()),
+    );
   }
 
   private write(c: Conn, chunk: Buffer, toUpstream: boolean): void {
@@ -149,10 +206,16 @@ export class FaultProxy {
     to.write(chunk);
   }
 
+  /** One end closed: what it sent before (still held in `lane`) is delivered first. */
+  private closeAfter(c: Conn, lane: Lane): void {
+    if (lane.queue.length === 0) this.close(c);
+    else lane.thenClose = true;
+  }
+
   private release(c: Conn): void {
     const held = c.held ?? [];
     c.held = undefined;
-    for (const h of held) this.write(c, h.chunk, h.toUpstream);
+    for (const h of held) this.send(c, h.chunk, h.toUpstream, 0);
   }
 
   /**
@@ -161,6 +224,10 @@ export class FaultProxy {
    */
   private close(c: Conn): void {
     if (!this.conns.delete(c)) return;
+    for (const lane of [c.up, c.down]) {
+      clearTimeout(lane.timer);
+      lane.queue.length = 0;
+    }
     c.client.destroy();
     c.upstream?.destroy();
   }
