@@ -9,10 +9,11 @@ import type { SubnetManager } from '../subnet-manager.js';
 import { annotationKeys } from './kube-annotations.js';
 import { KubeErrorCode, type KubeApi } from './kube-api.js';
 import type { KubeConnectionOptions } from './kube-connection.js';
+import { watchProbeFromEnv } from './watch-silence-probe.js';
 
 export interface CreateKubeManagerOptions {
   readonly connection: KubeConnectionOptions;
-  /** NODE_NAME, POD_NAME and POD_NAMESPACE from the environment. */
+  /** NODE_NAME, POD_NAME and POD_NAMESPACE from the environment; FLANNEL_KUBE_WATCH_PROBE_SEC and _TIMEOUT_SEC. */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly netConfPath: string;
   readonly annotationPrefix: string;
@@ -47,6 +48,7 @@ export async function resolveNodeName(api: KubeApi, env: Readonly<Record<string,
 
 export async function createKubeSubnetManager(o: CreateKubeManagerOptions): Promise<SubnetManager> {
   annotationKeys(o.annotationPrefix); // a bad -kube-annotation-prefix fails before any request
+  const probe = watchProbeFromEnv(o.env); // and so does a bad FLANNEL_KUBE_WATCH_PROBE_*
   const [{ createKubeApi }, { KubeSubnetManager }] = await Promise.all([import('./kube-client.js'), import('./kube-subnet-manager.js')]);
   const api = await createKubeApi(o.connection, o.metrics);
   try {
@@ -60,7 +62,7 @@ export async function createKubeSubnetManager(o: CreateKubeManagerOptions): Prom
       setNodeNetworkUnavailable: o.setNodeNetworkUnavailable,
       knownBackends: o.knownBackends,
       logger: o.logger,
-      informer: { metrics: o.metrics },
+      informer: { metrics: o.metrics, ...probe },
     });
   } catch (err) {
     api.close();

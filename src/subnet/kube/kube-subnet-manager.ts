@@ -37,7 +37,7 @@ export interface KubeSubnetManagerOptions {
   readonly nodeWaitMs?: number;
   /** Delay before re-publishing annotations someone changed (default 1 s). */
   readonly reconcileDelayMs?: number;
-  readonly informer?: Partial<Pick<NodeInformerOptions, 'minWatchTimeoutSec' | 'random' | 'listBackoff' | 'watchBackoff' | 'metrics'>>;
+  readonly informer?: Partial<Pick<NodeInformerOptions, 'minWatchTimeoutSec' | 'random' | 'listBackoff' | 'watchBackoff' | 'metrics' | 'watchProbeAfterMs' | 'watchProbeTimeoutMs'>>;
 }
 
 export class KubeSubnetManager implements SubnetManager {

@@ -7,10 +7,10 @@
  * has left the server's history: the cache is re-listed (a fresh, consistent list) and listeners
  * get a resync. A watch silent for longer than its timeout is abandoned and re-opened.
  *
- * Silence is normal (nodes change rarely; a real API server sends a bookmark about once a
- * minute), so after `watchProbeAfterMs` without an event the server is asked for /version; no
- * answer within `watchProbeTimeoutMs` (a connection that stopped answering: packets dropped,
- * no RST) abandons the watch, which is re-opened from the last resourceVersion seen.
+ * A watch whose connection stops answering (packets dropped, no RST, a stalled stream) is
+ * noticed by its WatchSilenceProbe (watch-silence-probe.ts: /version asked after
+ * `watchProbeAfterMs` of silence, `watchProbeTimeoutMs` to answer; the bookmarks' cadence) and
+ * abandoned; it is re-opened from the last resourceVersion seen.
  */
 import type { StoreMetrics } from '../../metrics/agent-metrics.js';
 import { ChangeSignal } from '../../async/change-signal.js';
@@ -20,6 +20,7 @@ import { FlannelError, StoreError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { KubeErrorCode, type KubeApi, type WatchEvent } from './kube-api.js';
 import { projectNode, sameNodeInfo, type NodeInfo } from './kube-node.js';
+import { BookmarkCadence, DEFAULT_WATCH_PROBE_AFTER_MS, DEFAULT_WATCH_PROBE_TIMEOUT_MS, WatchSilenceProbe } from './watch-silence-probe.js';
 
 export interface NodeCacheListener {
   /** The cache was (re)built from a list: the whole set of nodes. */
@@ -39,10 +40,10 @@ export interface NodeInformerOptions {
   /** Backoff between failed lists / watches (ms). */
   readonly listBackoff?: { initialMs: number; maxMs: number };
   readonly watchBackoff?: { initialMs: number; maxMs: number };
-  /** Silence on the watch before the API server is probed (default 30 s). */
-  readonly watchProbeAfterMs?: number;
-  /** The probe's deadline (default 10 s). */
-  readonly watchProbeTimeoutMs?: number;
+  /** Silence on the watch before the API server is probed (default 5 s; FLANNEL_KUBE_WATCH_PROBE_SEC). */
+  readonly watchProbeAfterMs?: number | undefined;
+  /** The probe's deadline (default 3 s; FLANNEL_KUBE_WATCH_PROBE_TIMEOUT_SEC). */
+  readonly watchProbeTimeoutMs?: number | undefined;
   /** Watches re-opened (flannel_store_watch_resumes_total{store="kube"}). */
   readonly metrics?: StoreMetrics;
 }
@@ -60,8 +61,10 @@ export class NodeInformer {
   private hasSynced = false;
   private lastError: unknown;
   private readonly listOutcome = new ChangeSignal();
-  /** Lists and watches started, for tests and logs. */
-  readonly stats = { lists: 0, watches: 0, expired: 0 };
+  /** The server's bookmark interval, learnt across watches. */
+  private readonly cadence = new BookmarkCadence();
+  /** Lists and watches started, watches abandoned for silence, probes sent: for tests and logs. */
+  readonly stats = { lists: 0, watches: 0, expired: 0, abandoned: 0, probes: 0 };
 
   constructor(private readonly opts: NodeInformerOptions) {
     this.log = opts.logger;
@@ -215,14 +218,21 @@ export class NodeInformer {
       scope.abort(new Error(why));
     };
     let watchdog = setTimeout(() => abandon(`silent for ${grace / 1000} s`), grace);
-    const prober = new SilenceProber(this.opts.api, scope.signal, this.opts.watchProbeAfterMs ?? 30_000, this.opts.watchProbeTimeoutMs ?? 10_000, abandon);
+    const prober = new WatchSilenceProbe({
+      api: this.opts.api,
+      signal: scope.signal,
+      afterMs: this.opts.watchProbeAfterMs ?? DEFAULT_WATCH_PROBE_AFTER_MS,
+      timeoutMs: this.opts.watchProbeTimeoutMs ?? DEFAULT_WATCH_PROBE_TIMEOUT_MS,
+      cadence: this.cadence,
+      abandon,
+    });
     let delivered = false;
     let expired: ExpiredError | undefined;
     const onEvent = (ev: WatchEvent) => {
       if (expired) return;
       clearTimeout(watchdog);
       watchdog = setTimeout(() => abandon(`silent for ${grace / 1000} s`), grace);
-      prober.heard();
+      prober.heard(ev.type === 'BOOKMARK');
       delivered = true;
       expired = this.apply(ev);
       if (expired) scope.abort(expired);
@@ -233,13 +243,16 @@ export class NodeInformer {
       if (expired) throw expired;
       if (signal.aborted) throw err;
       if (abandoned !== '') {
+        this.stats.abandoned++;
         this.log.warn(`node watch abandoned (${abandoned}); re-opening from resourceVersion ${this.resourceVersion}`);
-        return false;
+        // A stream that had worked is re-opened at once; one that never did, with backoff.
+        return delivered;
       }
       throw err;
     } finally {
       clearTimeout(watchdog);
       prober.stop();
+      this.stats.probes += prober.probes;
       signal.removeEventListener('abort', stopScope);
     }
     if (expired) throw expired;
@@ -270,52 +283,5 @@ export class NodeInformer {
     this.nodes.set(next.name, next);
     if (!sameNodeInfo(prev, next)) for (const l of this.listeners) l.onChange(prev, next);
     return undefined;
-  }
-}
-
-/**
- * While a watch is open: after `afterMs` without hearing from it, asks the API server whether it
- * answers (KubeApi.probe); no answer within `timeoutMs` calls `abandon`. Re-armed by heard().
- */
-class SilenceProber {
-  private timer: NodeJS.Timeout | undefined;
-  private probing = false;
-
-  constructor(
-    private readonly api: KubeApi,
-    private readonly signal: AbortSignal,
-    private readonly afterMs: number,
-    private readonly timeoutMs: number,
-    private readonly abandon: (why: string) => void,
-  ) {
-    if (api.probe !== undefined) this.arm();
-  }
-
-  heard(): void {
-    if (!this.probing) this.arm();
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-  }
-
-  private arm(): void {
-    clearTimeout(this.timer);
-    if (this.signal.aborted) return;
-    this.timer = setTimeout(() => void this.probe(), this.afterMs);
-    this.timer.unref();
-  }
-
-  private async probe(): Promise<void> {
-    this.probing = true;
-    try {
-      await this.api.probe!(AbortSignal.any([this.signal, AbortSignal.timeout(this.timeoutMs)]));
-    } catch (err) {
-      if (!this.signal.aborted) this.abandon(`silent for ${this.afterMs / 1000} s and the API server did not answer a probe within ${this.timeoutMs / 1000} s: ${errorMessage(err)}`);
-      return;
-    } finally {
-      this.probing = false;
-    }
-    this.arm();
   }
 }
