@@ -5,7 +5,8 @@
 // into a SEA blob by that Node (--experimental-sea-config, with the V8 code cache and the V8
 // flags of each program), and injected into a copy of that Node binary with postject.
 // The native netlink binding travels inside as the SEA asset "netlink.node", the udp backend's
-// TUN addon (native/tun, brought up to date here with `make`: dist/native/tun.node) as "tun.node".
+// TUN addon and the pages addon (native/, brought up to date here with `make`: dist/native/*.node)
+// as "tun.node" and "pages.node".
 // Needs `npm run build` first. Usage: node scripts/package.mjs [--out DIR] [--only NAME[,NAME]]
 // (--only builds those programs alone; FLANNEL_TS_SEA_FLAGS_<NAME>, e.g. FLANNEL_TS_SEA_FLAGS_FLANNELD,
 // replaces a program's V8 flags, to measure another set).
@@ -71,12 +72,16 @@ function netlinkBinding() {
   return file;
 }
 
-/** The udp backend's TUN addon (native/tun): (re)built from source by its Makefile with the system's C compiler. */
-function tunAddon() {
-  const file = join(root, 'dist', 'native', 'tun.node');
-  execFileSync('make', ['-s', '-C', join(root, 'native', 'tun')], { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (!existsSync(file)) throw new Error(`package: ${relative(root, file)} missing after make -C native/tun`);
-  return file;
+/** Our own addons (native/: the udp backend's TUN addon, the pages addon), (re)built from source by its Makefile with the system's C compiler. */
+function ownAddons() {
+  execFileSync('make', ['-s', '-C', join(root, 'native')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const assets = {};
+  for (const name of ['tun.node', 'pages.node']) {
+    const file = join(root, 'dist', 'native', name);
+    if (!existsSync(file)) throw new Error(`package: ${relative(root, file)} missing after make -C native`);
+    assets[name] = file;
+  }
+  return assets;
 }
 
 /**
@@ -187,6 +192,7 @@ function esbuildOptions(buildInfo, entry, outfile, split) {
         setup(b) {
           b.onResolve({ filter: /\/netlink-native\.js$/ }, () => ({ path: join(seaGlue, 'netlink-native.cjs') }));
           b.onResolve({ filter: /\/tun-native\.js$/ }, () => ({ path: join(seaGlue, 'tun-native.cjs') }));
+          b.onResolve({ filter: /\/pages-native\.js$/ }, () => ({ path: join(seaGlue, 'pages-native.cjs') }));
         },
       },
     ],
@@ -246,7 +252,7 @@ function seaBlob(program, node, bundled) {
     execArgv: program.execArgv,
     // NODE_OPTIONS of the host must not change how the agent or the plugin runs.
     execArgvExtension: 'none',
-    assets: { 'netlink.node': netlinkBinding(), 'tun.node': tunAddon(), ...chunkAssets },
+    assets: { 'netlink.node': netlinkBinding(), ...ownAddons(), ...chunkAssets },
   };
   const file = join(workDir, `${program.name}.sea.json`);
   writeFileSync(file, JSON.stringify(config, null, 2) + '\n');

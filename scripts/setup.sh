@@ -36,7 +36,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 echo "setup: building"
 npm run --silent build
-# The udp backend's TUN addon: C against Node-API, with Debian's compiler and the Node.js headers
+# Our addons (the udp backend's TUN addon, the pages addon): C against Node-API, with Debian's compiler and the Node.js headers
 # already on the machine (/usr/include/node, from Debian's nodejs package): no download.
-echo "setup: building native/tun"
-make -s -C native/tun
+echo "setup: building native/ (the TUN and pages addons)"
+make -s -C native

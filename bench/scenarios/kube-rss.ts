@@ -106,7 +106,7 @@ async function runAgent(ctx: ScenarioContext, nodes: number): Promise<AgentRun> 
     const started = Date.now();
     agent = new ManagedProcess({
       argv: [
-        ...agentCommand(),
+        ...agentCommand(1),
         '-kube-subnet-mgr',
         `-kubeconfig-file=${join(dir, 'kubeconfig')}`,
         `-net-config-path=${join(dir, 'net-conf.json')}`,

@@ -60,7 +60,7 @@ export async function startTimed(cluster: Cluster, host: number, opts: { signal:
   const spawnWall = Date.now();
   const spawnPerf = performance.now();
   try {
-    agent = cluster.startAgent(host, { args: opts.args ?? [], command: agentCommand() });
+    agent = cluster.startAgent(host, { args: opts.args ?? [], command: agentCommand(host) });
   } catch (err) {
     waiter.close();
     throw err;

@@ -47,7 +47,7 @@ export interface StartProgrammedOptions {
 export async function startProgrammed(cluster: Cluster, host: number, o: StartProgrammedOptions): Promise<ProgrammedStart> {
   const { dev, kinds } = peerDevice(cluster, host, o.backend);
   const spawnWall = nowMs();
-  const agent = cluster.startAgent(host, { args: ['-v=1', ...(o.args ?? [])], command: agentCommand() });
+  const agent = cluster.startAgent(host, { args: ['-v=1', ...(o.args ?? [])], command: agentCommand(host) });
   // `ip netns exec` and `env -S` exec in place: the spawned pid becomes the node process.
   const sampler = new CpuSampler(agent.pid);
   let kernel: EntriesReached;

@@ -29,6 +29,8 @@ export interface DaemonDeps {
   readonly interfaces: () => Promise<InterfaceSource>;
   /** Builds the subnet manager for the chosen mode; loaded lazily so unused clients cost nothing. */
   readonly createSubnetManager: (knownBackends: readonly string[], metrics: StoreMetrics) => Promise<SubnetManager>;
+  /** Told when the agent is first ready, to release the pages start-up used (src/memory/). */
+  readonly coldPages?: { ready(): void };
 }
 
 /** Full data-path reconcile period; kernel change events repair deletions at once. */
@@ -128,6 +130,7 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
         });
         log.info(`wrote ${cfg.subnetFile}`);
         readiness.set(true, 'ready');
+        deps.coldPages?.ready();
         sm.onReady?.(network.lease, scope.signal).catch((err: unknown) => {
           if (!scope.signal.aborted) log.warn(`${sm.name}: marking the network ready failed: ${errorMessage(err)}`);
         });

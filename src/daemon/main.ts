@@ -6,6 +6,7 @@ import { createEtcdSubnetManager } from '../subnet/etcd/create-etcd-manager.js';
 import type { DaemonConfig } from './daemon-config.js';
 import { runDaemon } from './daemon.js';
 import { versionLine } from '../build-info.js';
+import { ColdPageRelease, loadPagesAddon, releaseIntervalMs } from '../memory/cold-page-release.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -50,7 +51,7 @@ export async function flanneldMain(argv: readonly string[], env: NodeJS.ProcessE
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   try {
-    await runDaemon(toDaemonConfig(opts), daemonDeps(opts, env, log), ac.signal);
+    await runDaemon(toDaemonConfig(opts), daemonDeps(opts, env, log, ac.signal), ac.signal);
     log.info('exiting cleanly');
     return EXIT_OK;
   } catch (err) {
@@ -87,9 +88,10 @@ function toDaemonConfig(o: FlanneldOptions): DaemonConfig {
   };
 }
 
-function daemonDeps(o: FlanneldOptions, env: NodeJS.ProcessEnv, log: Logger) {
+function daemonDeps(o: FlanneldOptions, env: NodeJS.ProcessEnv, log: Logger, signal: AbortSignal) {
   return {
     logger: log,
+    coldPages: new ColdPageRelease({ intervalMs: releaseIntervalMs(env), load: loadPagesAddon, logger: log.child('memory') }, signal),
     interfaces: async () => new (await import('../net/system-interfaces.js')).SystemInterfaces(),
     createSubnetManager: (knownBackends: readonly string[], metrics: StoreMetrics) =>
       o.kubeSubnetMgr ? kubeSubnetManager(o, env, knownBackends, log, metrics) : createEtcdSubnetManager({

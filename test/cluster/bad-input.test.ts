@@ -13,7 +13,7 @@ const skip = process.getuid?.() !== 0 ? 'needs root' : false;
 const GOOD = { Network: '10.5.0.0/16', Backend: { Type: 'alloc' } };
 
 /** A network config (object, or raw text) that must make the agent exit 1 with a log matching `says`. */
-const BAD_CONFIGS: Array<{ name: string; config: unknown; says: RegExp }> = [
+const BAD_CONFIGS: Array<{ name: string; config: unknown; env?: Record<string, string>; says: RegExp }> = [
   {
     name: 'malformed config JSON',
     config: '{"Network": "10.5.0.0/16", "Backend": {',
@@ -38,6 +38,12 @@ const BAD_CONFIGS: Array<{ name: string; config: unknown; says: RegExp }> = [
     says: /SubnetMin="10\.5\.20\.0": greater than SubnetMax 10\.5\.10\.0/,
   },
   { name: 'an unknown Backend.Type', config: { ...GOOD, Backend: { Type: 'bogus' } }, says: /Backend\.Type="bogus": unknown backend type/ },
+  {
+    name: 'a bad FLANNEL_RELEASE_COLD_PAGES_SEC',
+    config: GOOD,
+    env: { FLANNEL_RELEASE_COLD_PAGES_SEC: 'soon' },
+    says: /FLANNEL_RELEASE_COLD_PAGES_SEC="soon": must be a whole number of seconds/,
+  },
 ];
 
 /** Command lines that must make the agent exit 2 with a usage message matching `says`. */
@@ -79,7 +85,7 @@ describe('flanneld given bad input', { skip, timeout: 120_000 }, () => {
     it(`exits 1 on ${c.name}, naming the field and value, without taking a lease`, async () => {
       const text = typeof c.config === 'string' ? c.config : JSON.stringify(c.config);
       await cluster.etcdctl(['put', NETWORK_CONFIG_KEY, text]);
-      const agent = cluster.startAgent(1);
+      const agent = cluster.startAgent(1, { env: c.env ?? {} });
       assert.equal(await agent.waitForExit(), 1);
       assert.match(await agent.readLog(), c.says);
       assert.deepEqual(await listSubnetKeys(kv), [], 'no lease key written');

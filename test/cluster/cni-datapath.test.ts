@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { families, networkConfig, waitForSubnetEnv, type DatapathSpec } from './datapath-checks.js';
-import { createCluster, type Cluster } from './harness.js';
+import { createCluster, type Agent, type Cluster } from './harness.js';
 import { attachCniPod, checkCniPod, CNI_BIN_DIR, detachCniPod, type CniPod } from './cni-pods.js';
 import { pingAll, pingOnce, podIp } from './pod-traffic.js';
 
@@ -27,11 +27,12 @@ for (const spec of SPECS) {
   describe(`CNI pods over ${spec.backend} (${spec.mode})`, { skip, timeout: 90_000 }, () => {
     let cluster: Cluster;
     const pods: CniPod[] = [];
+    let agents: Agent[] = [];
 
     before(async () => {
       cluster = await createCluster({ hosts: HOSTS.length, ipv6: spec.mode !== 'v4' });
       await cluster.putConfig(networkConfig(spec));
-      const agents = HOSTS.map((i) => cluster.startAgent(i, { args: ['-ip-masq'] }));
+      agents = HOSTS.map((i) => cluster.startAgent(i, { args: ['-ip-masq'] }));
       await Promise.all(agents.map((a) => waitForSubnetEnv(a, spec.mode)));
       for (const i of HOSTS) for (let k = 1; k <= PODS_PER_HOST; k++) pods.push(await attachCniPod(cluster, i, `h${i}pod${k}`));
     });
@@ -53,6 +54,13 @@ for (const spec of SPECS) {
 
     it('every pod reaches every other pod, across hosts', async () => {
       await pingAll(pods, families(spec.mode));
+    });
+
+    it('each agent, once ready, released the pages its start-up used (the pages addon loads and the kernel takes the advice)', async () => {
+      for (const a of agents) {
+        await a.waitForLog(/released cold pages: resident [\d.]+ -> [\d.]+ MiB \(\d+ file mappings\)/, { timeoutMs: 15_000 });
+        assert.equal(a.running, true);
+      }
     });
 
     it('after DEL a pod is gone and no longer reachable', async () => {

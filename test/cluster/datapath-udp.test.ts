@@ -41,7 +41,7 @@ while True:
     h.update(b); n += len(b)
 print(n, h.hexdigest())`;
 
-const skip = process.getuid?.() !== 0 ? 'needs root' : !existsSync(ADDON) && !process.env.FLANNEL_TS_PACKAGED ? `needs the TUN addon (${ADDON}): make -C native/tun` : false;
+const skip = process.getuid?.() !== 0 ? 'needs root' : !existsSync(ADDON) && !process.env.FLANNEL_TS_PACKAGED ? `needs the TUN addon (${ADDON}): make -C native` : false;
 
 describe('udp backend IPv4', { skip, timeout: 60_000 }, () => {
   let cluster: Cluster;

@@ -15,7 +15,7 @@ import { createNamespace, deleteNamespace, kernelTestSkipReason } from './fixtur
 const run = promisify(execFile);
 const CHILD = fileURLToPath(new URL('./fixtures/tun-child.js', import.meta.url));
 const ADDON = fileURLToPath(new URL('../../native/tun.node', import.meta.url));
-const skip = kernelTestSkipReason() ?? (existsSync(ADDON) ? undefined : `the TUN addon is not built (${ADDON}): make -C native/tun`);
+const skip = kernelTestSkipReason() ?? (existsSync(ADDON) ? undefined : `the TUN addon is not built (${ADDON}): make -C native`);
 
 describe('TUN forwarder (native addon) in a fresh netns', { skip }, () => {
   let ns = '';

@@ -62,7 +62,7 @@ export function loadTunAddon(): TunAddon {
     addon = loadTunNative() as TunAddon;
   } catch (err) {
     if (err instanceof FlannelError) throw err;
-    throw new TunAddonError(`the udp backend's native addon cannot be loaded (${errorMessage(err)}); build it with \`make -C native/tun\` (scripts/setup.sh does)`, {
+    throw new TunAddonError(`the udp backend's native addon cannot be loaded (${errorMessage(err)}); build it with \`make -C native\` (scripts/setup.sh does)`, {
       cause: err,
     });
   }
