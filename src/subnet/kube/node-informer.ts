@@ -86,6 +86,11 @@ export class NodeInformer {
     return this.hasSynced;
   }
 
+  /** The API server's bookmark interval as learnt from the watch (ms), 0 while unknown. */
+  get bookmarkIntervalMs(): number {
+    return this.cadence.ms;
+  }
+
   get size(): number {
     return this.nodes.size;
   }
