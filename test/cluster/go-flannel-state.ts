@@ -5,10 +5,13 @@
  * vxlan device and its per-peer entries, host-gw routes, the FLANNEL-POSTRTG / FLANNEL-FWD chains).
  * Test side only: the product never shells out to these tools.
  */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { IPNetwork } from '../../src/ip/ip-network.js';
 import { HarnessError } from '../support/errors.js';
+import { poll } from '../support/poll.js';
 import type { Cluster } from './harness.js';
 
 /** Go flannel's lease TTL: 24 h. */
@@ -121,6 +124,15 @@ export async function layGoHostGwPeer(cluster: Cluster, host: number, peer: { su
  * `-iptables-forward-rules`): nat table lines, then filter table lines.
  */
 export function goChainLines(network: IPNetwork, subnet: IPNetwork, randomFully = true): { nat: string[]; filter: string[] } {
+  return chainLines(network, subnet, randomFully, '224.0.0.0/4');
+}
+
+/** The same for IPv6, as `ip6tables-save` prints them (multicast is ff00::/8). */
+export function goChainLines6(network6: IPNetwork, subnet6: IPNetwork, randomFully = true): { nat: string[]; filter: string[] } {
+  return chainLines(network6, subnet6, randomFully, 'ff00::/8');
+}
+
+function chainLines(network: IPNetwork, subnet: IPNetwork, randomFully: boolean, multicast: string): { nat: string[]; filter: string[] } {
   const net = network.toString();
   const sub = subnet.toString();
   const c = '-m comment --comment "flanneld masq"';
@@ -133,7 +145,7 @@ export function goChainLines(network: IPNetwork, subnet: IPNetwork, randomFully 
       `-A FLANNEL-POSTRTG -s ${sub} -d ${net} ${c} -j RETURN`,
       `-A FLANNEL-POSTRTG -s ${net} -d ${sub} ${c} -j RETURN`,
       `-A FLANNEL-POSTRTG ! -s ${net} -d ${sub} ${c} -j RETURN`,
-      `-A FLANNEL-POSTRTG -s ${net} ! -d 224.0.0.0/4 ${c} ${masq}`,
+      `-A FLANNEL-POSTRTG -s ${net} ! -d ${multicast} ${c} ${masq}`,
       `-A FLANNEL-POSTRTG ! -s ${net} -d ${net} ${c} ${masq}`,
     ],
     filter: [`-A FORWARD ${f} -j FLANNEL-FWD`, `-A FLANNEL-FWD -s ${net} ${f} -j ACCEPT`, `-A FLANNEL-FWD -d ${net} ${f} -j ACCEPT`],
@@ -142,18 +154,190 @@ export function goChainLines(network: IPNetwork, subnet: IPNetwork, randomFully 
 
 /** Creates Go flannel's chains on a host. Equivalent to: `iptables-restore --noflush` of goChainLines(). */
 export async function layGoChains(cluster: Cluster, host: number, network: IPNetwork, subnet: IPNetwork): Promise<void> {
-  const { nat, filter } = goChainLines(network, subnet);
+  await restoreChains(cluster, host, 'iptables-restore', goChainLines(network, subnet));
+}
+
+/** Creates Go flannel's IPv6 chains on a host. Equivalent to: `ip6tables-restore --noflush` of goChainLines6(). */
+export async function layGoChains6(cluster: Cluster, host: number, network6: IPNetwork, subnet6: IPNetwork): Promise<void> {
+  await restoreChains(cluster, host, 'ip6tables-restore', goChainLines6(network6, subnet6));
+}
+
+async function restoreChains(cluster: Cluster, host: number, tool: string, { nat, filter }: { nat: string[]; filter: string[] }): Promise<void> {
   const input = `*nat\n:FLANNEL-POSTRTG - [0:0]\n${nat.join('\n')}\nCOMMIT\n*filter\n:FLANNEL-FWD - [0:0]\n${filter.join('\n')}\nCOMMIT\n`;
-  await cluster.exec(host, ['iptables-restore', '--noflush'], { input });
+  await cluster.exec(host, [tool, '--noflush'], { input });
 }
 
 /** The flannel lines (`-A` of FLANNEL chains or jumps to them) of `iptables-save -t <table>`, in order. */
 export async function flannelRuleLines(cluster: Cluster, host: number, table: 'nat' | 'filter'): Promise<string[]> {
-  const { stdout } = await cluster.exec(host, ['iptables-save', '-t', table]);
+  return ruleLines(cluster, host, 'iptables-save', table);
+}
+
+/** The same from `ip6tables-save -t <table>`. */
+export async function flannelRuleLines6(cluster: Cluster, host: number, table: 'nat' | 'filter'): Promise<string[]> {
+  return ruleLines(cluster, host, 'ip6tables-save', table);
+}
+
+async function ruleLines(cluster: Cluster, host: number, tool: string, table: 'nat' | 'filter'): Promise<string[]> {
+  const { stdout } = await cluster.exec(host, [tool, '-t', table]);
   return stdout.split('\n').filter((l) => l.startsWith('-A ') && /FLANNEL-(POSTRTG|FWD)/.test(l));
 }
 
 /** Go flannel's exact wireguard lease value (IPv4). */
 export function goWireguardLeaseValue(publicIP: string, publicKey: string, port = 51820): string {
   return `{"PublicIP":"${publicIP}","PublicIPv6":null,"BackendType":"wireguard","BackendData":{"PublicKey":"${publicKey}","Port":${port}}}`;
+}
+
+/**
+ * Go flannel's exact dual-stack vxlan lease value: both public IPs, BackendData for flannel.<vni>,
+ * BackendV6Data for flannel-v6.<vni> (LeaseAttrs' field order, compact).
+ */
+export function goVxlanDualLeaseValue(publicIP: string, publicIPv6: string, mac4: string, mac6: string, vni = 1): string {
+  return (
+    `{"PublicIP":"${publicIP}","PublicIPv6":"${publicIPv6}","BackendType":"vxlan",` +
+    `"BackendData":{"VNI":${vni},"VtepMAC":"${mac4}"},"BackendV6Data":{"VNI":${vni},"VtepMAC":"${mac6}"}}`
+  );
+}
+
+/** Go flannel's exact extension lease value: BackendData is PreStartupCommand's trimmed output as a JSON string. */
+export function goExtensionLeaseValue(publicIP: string, preStartupOutput: string): string {
+  return `{"PublicIP":"${publicIP}","PublicIPv6":null,"BackendType":"extension","BackendData":${JSON.stringify(preStartupOutput)}}`;
+}
+
+/** Go flannel's exact udp (and alloc) lease value: no BackendType, no BackendData. */
+export function goUdpLeaseValue(publicIP: string): string {
+  return `{"PublicIP":"${publicIP}","PublicIPv6":null}`;
+}
+
+/** `<prefix>/subnets/10.5.7.0-24&fc00:5:0:7::-64` (MakeSubnetKey with an IPv6 subnet). */
+export function goDualLeaseKey(subnet: IPNetwork, subnet6: IPNetwork): string {
+  return `${goLeaseKey(subnet)}&${subnet6.ip.toString()}-${subnet6.prefixLength}`;
+}
+
+/** putGoLease for any key (e.g. goDualLeaseKey()): the key under a fresh etcd lease of `ttlS` seconds. */
+export async function putGoLeaseAt(cluster: Cluster, key: string, value: string, ttlS = GO_LEASE_TTL_S): Promise<string> {
+  const out = await cluster.etcdctl(['lease', 'grant', String(ttlS)]);
+  const m = /lease ([0-9a-f]+) granted/.exec(out);
+  if (!m?.[1]) throw new HarnessError(`etcdctl lease grant ${ttlS}: unexpected output ${JSON.stringify(out)}`);
+  await cluster.etcdctl(['put', `--lease=${m[1]}`, key, value]);
+  return m[1];
+}
+
+/** subnet.env as Go flanneld writes it with IPv4 and IPv6 (WriteSubnetFile's order). */
+export function goSubnetEnvDual(network: IPNetwork, subnet: IPNetwork, network6: IPNetwork, subnet6: IPNetwork, mtu: number, ipMasq: boolean): string {
+  const first = (n: IPNetwork) => `${n.ip.add(1n).toString()}/${n.prefixLength}`;
+  return (
+    `FLANNEL_NETWORK=${network.toString()}\nFLANNEL_SUBNET=${first(subnet)}\n` +
+    `FLANNEL_IPV6_NETWORK=${network6.toString()}\nFLANNEL_IPV6_SUBNET=${first(subnet6)}\n` +
+    `FLANNEL_MTU=${mtu}\nFLANNEL_IPMASQ=${ipMasq}\n`
+  );
+}
+
+/**
+ * flannel-v6.<vni> as Go flannel (v0.20.x) creates it: VNI, port 8472, nolearning, local = the
+ * public IPv6 address on the external interface, no MTU given (the kernel derives underlay − 70),
+ * accept_ra 0, the IPv6 subnet's network address /128, the lease's VtepMAC, up.
+ */
+export async function layGoVxlanV6Device(cluster: Cluster, host: number, o: { subnet6: IPNetwork; mac: string; vni?: number }): Promise<void> {
+  const vni = o.vni ?? 1;
+  const dev = `flannel-v6.${vni}`;
+  await ipBatch(cluster, host, [
+    `link add ${dev} address ${o.mac} type vxlan id ${vni} local ${cluster.hostAddress6(host)} dev ${cluster.hostIface(host)} dstport 8472 nolearning`,
+  ]);
+  await cluster.exec(host, ['sysctl', '-qw', `net.ipv6.conf.${dev.replace('.', '/')}.accept_ra=0`]);
+  await ipBatch(cluster, host, [`addr add ${o.subnet6.ip.toString()}/128 dev ${dev}`, `link set ${dev} up`]);
+}
+
+/** Go flannel's entries for one IPv6 vxlan peer on flannel-v6.<vni>: route onlink, permanent neighbour, FDB to its public IPv6. */
+export async function layGoVxlanV6Peer(cluster: Cluster, host: number, peer: { subnet6: IPNetwork; mac: string; publicIPv6: string }, vni = 1): Promise<void> {
+  const dev = `flannel-v6.${vni}`;
+  const gw = peer.subnet6.ip.toString();
+  await ipBatch(cluster, host, [`neigh replace ${gw} lladdr ${peer.mac} dev ${dev} nud permanent`, `route replace ${peer.subnet6.toString()} via ${gw} dev ${dev} onlink`]);
+  await cluster.exec(host, ['bridge', 'fdb', 'replace', peer.mac, 'dev', dev, 'dst', peer.publicIPv6, 'self', 'permanent']);
+}
+
+/** Where a host's Go flannel subnet file lies when the cluster was created with privateDirs ['/run/flannel']. */
+export function goPrivatePath(cluster: Cluster, host: number, path: string): string {
+  return join(cluster.hostDir(host), 'private', path);
+}
+
+/**
+ * Go flanneld's udp data path, which lives in its process: a TUN device flannel0 (not persistent,
+ * so it goes when the process does), a UDP socket on <public IP>:8285, each packet read from
+ * flannel0 sent whole as one datagram to the public IP of the peer whose subnet holds its
+ * destination, each datagram received written to flannel0 (flannel's C proxy, without its ICMP
+ * replies). Test side only; a stand-in for a Go binary this machine does not have.
+ */
+const GO_UDP_PROXY = `import fcntl, ipaddress, os, select, socket, struct, sys
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", b"flannel0", 0x0001 | 0x1000))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+peers = [(ipaddress.ip_network(a.split("=")[0]), a.split("=")[1]) for a in sys.argv[3:]]
+print("ready", flush=True)
+while True:
+    r, _, _ = select.select([fd, s], [], [])
+    if fd in r:
+        p = os.read(fd, 65535)
+        if len(p) >= 20:
+            dst = ipaddress.ip_address(p[16:20])
+            for net, ip in peers:
+                if dst in net:
+                    s.sendto(p, (ip, int(sys.argv[2])))
+                    break
+    if s in r:
+        os.write(fd, s.recv(65535))
+`;
+
+export interface GoUdpProxy {
+  /** SIGTERM, as `systemctl stop flanneld`; resolves once the process (and so flannel0) is gone. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts "Go flanneld's udp backend" on a host: the proxy above, then flannel0 configured as Go's
+ * configureIface does (the subnet's network address /32, MTU = underlay − 28, up, a route for the
+ * whole network through it, scope universe). `peers`: subnet -> public IP, from their leases.
+ */
+export async function startGoUdpProxy(
+  cluster: Cluster,
+  host: number,
+  o: { subnet: IPNetwork; network: IPNetwork; mtu: number; peers: readonly { subnet: IPNetwork; publicIP: string }[]; port?: number },
+): Promise<GoUdpProxy> {
+  const port = o.port ?? 8285;
+  // The interpreter itself, not a version manager's shim (which costs ~1 s a start on a busy host).
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const argv = ['ip', 'netns', 'exec', cluster.hostNs(host), python, '-c', GO_UDP_PROXY, cluster.hostAddress(host), String(port)];
+  const child = spawn(argv[0] ?? 'ip', [...argv.slice(1), ...o.peers.map((p) => `${p.subnet.toString()}=${p.publicIP}`)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const kill = () => child.kill('SIGKILL');
+  cluster.signal.addEventListener('abort', kill, { once: true });
+  const stop = async () => {
+    child.kill('SIGTERM');
+    const timer = setTimeout(kill, 3000);
+    await exited;
+    clearTimeout(timer);
+    cluster.signal.removeEventListener('abort', kill);
+  };
+  try {
+    await poll(
+      () => {
+        if (child.exitCode !== null) throw new HarnessError(`Go udp stand-in on host ${host} exited (${child.exitCode}): ${out}`);
+        return out.includes('ready');
+      },
+      { what: `Go udp stand-in on host ${host} to open flannel0`, timeoutMs: 5000, intervalMs: 20, signal: cluster.signal },
+    );
+    await ipBatch(cluster, host, [
+      `addr add ${o.subnet.ip.toString()}/32 dev flannel0`,
+      `link set flannel0 mtu ${o.mtu}`,
+      'link set flannel0 up',
+      `route add ${o.network.toString()} dev flannel0 scope global`,
+    ]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { stop };
 }
