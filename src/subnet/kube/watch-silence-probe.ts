@@ -14,10 +14,10 @@
  * The probe proves the server answers, not that this stream still flows (HTTP/1.1 cannot ask
  * anything on the watch's own connection; one connection stalled while new ones work, e.g. a
  * lost NAT entry). For that, the bookmarks' cadence is learnt as the etcd side learns its
- * progress notifications': from the gaps between bookmarks on one stream (the largest of the
- * last three, so the odd early bookmark, e.g. the one a server sends just before the watch's
- * timeout, does not shrink it); once known, a stream silent for three of those gaps (at least
- * `timeoutMs`) is abandoned. The cadence outlives one stream, so a re-opened one is watched
+ * progress notifications': from the gaps between bookmarks on one stream (known after two
+ * bookmarks; the largest of the last three gaps, so the odd early bookmark, e.g. the one a server
+ * sends just before the watch's timeout, does not shrink it); once known, a stream silent for
+ * three of those gaps (at least `timeoutMs`) is abandoned. The cadence outlives one stream, so a re-opened one is watched
  * from its first moment.
  *
  * Defaults (5 s, 3 s): a silent connection is given up within 8 s of its last word, which
@@ -59,7 +59,7 @@ export class BookmarkCadence {
 
   /** The server's bookmark interval (ms), 0 while unknown. */
   get ms(): number {
-    return this.gaps.length < 2 ? 0 : Math.max(...this.gaps);
+    return this.gaps.length === 0 ? 0 : Math.max(...this.gaps);
   }
 
   add(gapMs: number): void {
