@@ -1,4 +1,5 @@
 /** One real agent's figures at a checkpoint: RSS and CPU from /proc, reconcile counters from its /metrics. */
+import { readFile } from 'node:fs/promises';
 import { parsePromText, value } from '../../src/ctl/prom-text.js';
 import type { Cluster } from '../../test/cluster/harness.js';
 import { readCpuTimes, readMemoryStatus } from '../support/proc-status.js';
@@ -19,6 +20,18 @@ export interface AgentFigures {
 export async function rssMiB(nodePid: number): Promise<number> {
   const m = await readMemoryStatus(nodePid);
   return m ? m.vmRssKiB / 1024 : NaN;
+}
+
+/** VmRSS and RssAnon of `pid` in MiB (NaN each when unreadable). */
+export async function memoryMiB(nodePid: number): Promise<{ rssMiB: number; anonMiB: number }> {
+  let text = '';
+  try {
+    text = await readFile(`/proc/${nodePid}/status`, 'utf8');
+  } catch {
+    // gone: NaN below
+  }
+  const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { rssMiB: kib('VmRSS') / 1024, anonMiB: kib('RssAnon') / 1024 };
 }
 
 export async function probeAgent(cluster: Cluster, host: number, nodePid: number, signal: AbortSignal): Promise<AgentFigures> {

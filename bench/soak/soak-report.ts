@@ -1,18 +1,33 @@
-/** The soak's verdict, table and JSON: drift after every settle, RSS slope per agent, CPU, repairs. */
+/**
+ * The soak's verdict, table and JSON: drift after every settle; per agent the slope of the V8
+ * heap used after full GCs (the leak check) and of anonymous RSS over the run's second half (the
+ * check on memory outside the V8 heap), VmRSS for the record, CPU, repairs.
+ */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { round } from '../support/stats.js';
-import { rssThresholdMiBPerHour, slopeMiBPerHour } from './rss-slope.js';
+import { heapThresholdMiBPerHour, rssThresholdMiBPerHour, slopeMiBPerHour, slopePerHour } from './rss-slope.js';
 import type { SoakOutcome } from './soak-run.js';
 
 export interface AgentVerdict {
   readonly host: number;
+  /** VmRSS after the warm-up checkpoint and at the end, and its slope (for the record, not judged). */
   readonly rssFirstMiB: number;
   readonly rssLastMiB: number;
-  /** Least-squares slope over the samples after the warm-up checkpoint, MiB/h. */
   readonly rssSlopeMiBPerHour: number;
-  readonly rssThresholdMiBPerHour: number;
-  readonly rssWindowS: number;
+  /** V8 heap used after the full GCs after warm-up: first, last, count, slope (judged) and threshold. */
+  readonly heapFirstMiB: number;
+  readonly heapLastMiB: number;
+  readonly fullGcs: number;
+  readonly heapSlopeMiBPerHour: number;
+  readonly heapThresholdMiBPerHour: number;
+  readonly heapWindowS: number;
+  /** RssAnon over the second half of the run after warm-up: first, last, slope (judged) and threshold. */
+  readonly anonFirstMiB: number;
+  readonly anonLastMiB: number;
+  readonly anonSlopeMiBPerHour: number;
+  readonly anonThresholdMiBPerHour: number;
+  readonly anonWindowS: number;
   readonly cpuS: number;
   readonly repairs: number;
   readonly reconcileRuns: number;
@@ -36,21 +51,40 @@ export function judge(o: SoakOutcome): SoakVerdict {
   // minute's RSS climbs with V8 compiling and sizing its heap for the churn code paths.
   const warm = (o.checkpoints.length > 2 ? o.checkpoints[1] : o.checkpoints[0])?.atS ?? 0;
   const last = o.checkpoints[o.checkpoints.length - 1];
+  const end = last?.atS ?? 0;
+  // Anonymous RSS is fitted over the second half only: V8 and malloc keep sizing their pools
+  // to the churn for the first ten minutes or so, which is growth but no leak (the heap says so).
+  const half = warm + (end - warm) / 2;
+  const span = (xs: ReadonlyArray<{ t: number }>) => (xs.length > 1 ? (xs[xs.length - 1]?.t ?? 0) - (xs[0]?.t ?? 0) : 0);
   const agents = o.agents.map((ag, k): AgentVerdict => {
     const samples = (o.rss[k] ?? []).filter((s) => s.t >= warm);
-    const window = samples.length > 1 ? (samples[samples.length - 1]?.t ?? 0) - (samples[0]?.t ?? 0) : 0;
-    const slope = slopeMiBPerHour(samples);
-    const threshold = rssThresholdMiBPerHour(window);
+    const anon = samples.filter((s) => s.t >= half && Number.isFinite(s.anonMiB));
+    const gcs = (o.heap[k] ?? []).filter((g) => g.t >= warm);
+    const heapSlope = slopePerHour(gcs, (g) => g.usedAfterMiB);
+    const heapThreshold = heapThresholdMiBPerHour(span(gcs));
+    const anonSlope = slopePerHour(anon, (s) => s.anonMiB ?? NaN);
+    const anonThreshold = rssThresholdMiBPerHour(span(anon));
     const fig = last?.agents[k];
-    if (!Number.isFinite(slope)) failures.push(`host ${ag.host}: too few RSS samples after warm-up (${samples.length})`);
-    else if (slope > threshold) failures.push(`host ${ag.host}: RSS slope ${slope.toFixed(1)} MiB/h over the threshold ${threshold.toFixed(1)} MiB/h`);
+    if (gcs.length < 3 || !Number.isFinite(heapSlope)) failures.push(`host ${ag.host}: ${gcs.length} full GCs traced after warm-up, too few to judge the heap (agents need --trace-gc: not BENCH_AGENT_EXECUTABLE)`);
+    else if (heapSlope > heapThreshold) failures.push(`host ${ag.host}: heap after full GC grows ${heapSlope.toFixed(2)} MiB/h, over the threshold ${heapThreshold.toFixed(2)} MiB/h (a leak)`);
+    if (!Number.isFinite(anonSlope)) failures.push(`host ${ag.host}: too few RssAnon samples in the second half (${anon.length})`);
+    else if (anonSlope > anonThreshold) failures.push(`host ${ag.host}: anonymous RSS grows ${anonSlope.toFixed(1)} MiB/h in the second half, over the threshold ${anonThreshold.toFixed(1)} MiB/h`);
     return {
       host: ag.host,
       rssFirstMiB: round(samples[0]?.rssMiB ?? NaN, 1),
       rssLastMiB: round(samples[samples.length - 1]?.rssMiB ?? NaN, 1),
-      rssSlopeMiBPerHour: round(slope, 2),
-      rssThresholdMiBPerHour: round(threshold, 1),
-      rssWindowS: round(window, 0),
+      rssSlopeMiBPerHour: round(slopeMiBPerHour(samples), 2),
+      heapFirstMiB: gcs[0]?.usedAfterMiB ?? NaN,
+      heapLastMiB: gcs[gcs.length - 1]?.usedAfterMiB ?? NaN,
+      fullGcs: gcs.length,
+      heapSlopeMiBPerHour: round(heapSlope, 2),
+      heapThresholdMiBPerHour: round(heapThreshold, 2),
+      heapWindowS: round(span(gcs), 0),
+      anonFirstMiB: round(anon[0]?.anonMiB ?? NaN, 1),
+      anonLastMiB: round(anon[anon.length - 1]?.anonMiB ?? NaN, 1),
+      anonSlopeMiBPerHour: round(anonSlope, 2),
+      anonThresholdMiBPerHour: round(anonThreshold, 1),
+      anonWindowS: round(span(anon), 0),
       cpuS: round(fig?.cpuS ?? NaN, 2),
       repairs: fig?.repairs ?? NaN,
       reconcileRuns: fig?.reconcileRuns ?? NaN,
@@ -82,14 +116,17 @@ export function formatSoak(o: SoakOutcome, v: SoakVerdict): string {
     ]),
   );
   const ags = table(
-    ['agent', 'subnet', 'RSS first→last MiB', 'RSS slope MiB/h', 'threshold MiB/h', 'window s', 'CPU s', 'reconciles', 'repairs'],
+    ['agent', 'subnet', 'RSS first→last MiB', 'RSS slope MiB/h', 'heap after GC MiB', 'GCs', 'heap slope/threshold MiB/h', 'anon 2nd half MiB', 'anon slope/threshold MiB/h', 'CPU s', 'reconciles', 'repairs'],
     v.agents.map((a, k) => [
       `h${a.host}`,
       o.agents[k]?.subnet ?? '',
       `${a.rssFirstMiB}→${a.rssLastMiB}`,
       String(a.rssSlopeMiBPerHour),
-      String(a.rssThresholdMiBPerHour),
-      String(a.rssWindowS),
+      `${a.heapFirstMiB}→${a.heapLastMiB}`,
+      String(a.fullGcs),
+      `${a.heapSlopeMiBPerHour} / ${a.heapThresholdMiBPerHour}`,
+      `${a.anonFirstMiB}→${a.anonLastMiB}`,
+      `${a.anonSlopeMiBPerHour} / ${a.anonThresholdMiBPerHour}`,
       String(a.cpuS),
       String(a.reconcileRuns),
       String(a.repairs),

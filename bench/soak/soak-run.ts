@@ -9,7 +9,8 @@ import { EtcdHttpClient } from '../../src/subnet/etcd/etcd-http-client.js';
 import type { Cluster } from '../../test/cluster/harness.js';
 import { HarnessError } from '../../test/support/errors.js';
 import { startTimed, type TimedStart } from '../support/bench-cluster.js';
-import { METRICS_ARGS, probeAgent, rssMiB, type AgentFigures } from './agent-probe.js';
+import { METRICS_ARGS, memoryMiB, probeAgent, type AgentFigures } from './agent-probe.js';
+import { parseFullGcs, type FullGc } from './gc-trace.js';
 import { HandDeletes } from './hand-deletes.js';
 import { compare, kernelLines, readStoreLeases, wantedLines, type Drift } from './kernel-drift.js';
 import { LeaseChurn, type ChurnOp } from './lease-churn.js';
@@ -67,6 +68,8 @@ export interface SoakOutcome {
   readonly checkpoints: readonly Checkpoint[];
   /** Per agent (same order as `agents`). */
   readonly rss: ReadonlyArray<readonly RssSample[]>;
+  /** Per agent: its full GCs from its --trace-gc log, `t` in seconds since the soak started (empty without the trace). */
+  readonly heap: ReadonlyArray<ReadonlyArray<FullGc & { readonly t: number }>>;
   readonly churn: Record<ChurnOp, number>;
   readonly churnFailures: number;
   readonly handDeletes: Record<string, number>;
@@ -109,8 +112,8 @@ export async function runSoak(cluster: Cluster, plan: SoakPlan, seed: number, si
   let etcdRestarts = 0;
   const sampleRss = async () => {
     for (const [k, s] of starts.entries()) {
-      const v = await rssMiB(s.nodePid);
-      if (Number.isFinite(v)) rss[k]?.push({ t: since(), rssMiB: v });
+      const m = await memoryMiB(s.nodePid);
+      if (Number.isFinite(m.rssMiB)) rss[k]?.push({ t: since(), ...m });
     }
   };
   const rssTimer = setInterval(() => void sampleRss(), RSS_SAMPLE_MS);
@@ -192,12 +195,15 @@ export async function runSoak(cluster: Cluster, plan: SoakPlan, seed: number, si
     churn.close();
     store.close();
   }
+  // The trace's times count from the isolate's start, a few ms after spawn.
+  const heap = await Promise.all(starts.map(async (s) => parseFullGcs(await s.agent.readLog({ all: true })).map((g) => ({ ...g, t: (s.spawnWall + g.ms - t0) / 1000 }))));
   return {
     plan,
     seed,
     agents: starts.map((s, k) => ({ host: s.agent.host, subnet: `${nets[k]}/24`, nodePid: s.nodePid })),
     checkpoints,
     rss,
+    heap,
     churn: { ...churn.counts },
     churnFailures: churn.failures,
     handDeletes: { ...deletes.counts },
