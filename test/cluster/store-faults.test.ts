@@ -1,20 +1,37 @@
 /**
- * The store goes quiet, not down. Agents reach one etcd through two fault proxies (two
- * -etcd-endpoints, test/support/fault-proxy.ts, run in the etcd namespace); the first one
- * blackholes, drops, delays, cuts or stalls connections for FAULT_MS while a host joins and
- * the previous one leaves. Each time: the joining host is routed at the others within 10 s
- * (measured from the start of the fault, the join starting with it), pod pings between the
- * existing hosts lose nothing, and afterwards every agent's kernel state equals the leases in
- * the store and no agent lost its lease. Faults last 10 s here (issue 13 says 30 s; the whole
- * file must stay within the CI budget of 3 minutes). etcd runs in host 1 with progress
- * notifications every 2 s (--experimental-watch-progress-notify-interval), which is what lets
- * an agent notice a stalled watch stream on an endpoint that otherwise answers. Needs root.
+ * The store goes quiet, not down (issue 13). Agents reach one etcd through two fault proxies (two
+ * -etcd-endpoints, test/support/fault-proxy.ts, run in the store's namespace); the first one
+ * blackholes, drops, delays, cuts, stalls or reorders connections for FLANNEL_TS_FAULT_SEC seconds
+ * (default 30, as the issue asks) while leases change:
+ *   at the start   a host joins, and another leaves (agent stopped, its lease deleted)
+ *   at a third     an agent is restarted (SIGTERM) and acquires its lease again
+ *   at a half      a lease expires (a simulated host's, its etcd lease granted a TTL that runs
+ *                  out then)
+ * Each change must reach every host's kernel within 10 s of it: the joiner's route, neighbour
+ * and FDB entry on every other host within 10 s of its agent's first log line (the figure printed
+ * is from the start of the fault, its agent spawned then: under load Node's own start-up takes
+ * seconds, which is the machine's, not the store's), the leaver's and the expired lease's gone
+ * within 10 s of the deletion or expiry, the restarted agent's old lease acquired again within
+ * 10 s of its first log line. Pod pings between the hosts that were there before (one stream
+ * through the restarted host) lose nothing for the whole fault; afterwards every agent's kernel
+ * state equals the leases in the store and no agent lost its lease.
+ *
+ * Each fault kind runs in a cluster of its own (its own underlay, etcd, proxies and agents; the
+ * harness gives every cluster a unique namespace prefix), all concurrently, so the file takes
+ * about one fault's time plus set-up, not six. Hosts: 1 runs etcd (progress notifications every
+ * 2 s, --experimental-watch-progress-notify-interval: what lets an agent notice a stalled watch
+ * stream on an endpoint that otherwise answers) and the proxies; 2 and 3 keep their agents;
+ * 4's agent is restarted; 5 leaves; 6 joins. Needs root.
  */
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { IPNetwork } from '../../src/ip/ip-network.js';
 import { run } from '../support/command.js';
+import { CommandError, HarnessError } from '../support/errors.js';
 import { startEtcd, type EtcdProcess } from '../support/etcd-process.js';
 import { startFaultProxy, type FaultSetting, type RunningFaultProxy } from '../support/fault-proxy.js';
 import { poll } from '../support/poll.js';
@@ -24,7 +41,7 @@ import {
   hostFacts,
   leaseKeyOf,
   networkConfig,
-  readHostState,
+  SUBNETS_PREFIX,
   waitForHostState,
   waitForSubnetEnv,
   type DatapathSpec,
@@ -33,66 +50,177 @@ import {
 import { NETWORK_CONFIG_KEY, createCluster, type Agent, type Cluster } from './harness.js';
 import { podIp, pingAll, startPingStream } from './pod-traffic.js';
 import { addPod, type Pod } from './pods.js';
+import { nodeAddress } from './underlay.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : false;
-const SPEC: DatapathSpec = { backend: 'vxlan', mode: 'v4' };
-const FAULT_MS = 10_000;
-const ROUTED_WITHIN_MS = 10_000;
-const PING_INTERVAL_S = 0.1;
-/** Host 1 runs etcd and the two proxies; hosts 2-4 run agents from the start. */
-const STORE_HOST = 1;
-const EXISTING = [2, 3, 4];
-/** One joining host per fault. */
-const FAULTS: readonly FaultSetting[] = [{ mode: 'blackhole' }, { mode: 'drop' }, { mode: 'delay', delayMs: 500 }, { mode: 'cut' }, { mode: 'stall' }];
 
-describe('agents when the store goes quiet (two endpoints, the first faulty)', { skip, timeout: 180_000 }, () => {
-  let cluster: Cluster;
+/** How long each fault lasts: env FLANNEL_TS_FAULT_SEC, whole seconds in [10, 600]; default 30 (issue 13). */
+function faultSeconds(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 30;
+  const n = Number(raw);
+  // Under 10 s the 10 s bounds below would outlast the fault they measure.
+  if (!/^\d+$/.test(raw) || n < 10 || n > 600) throw new HarnessError(`FLANNEL_TS_FAULT_SEC=${JSON.stringify(raw)}: want whole seconds in [10, 600]`);
+  return n;
+}
+
+const FAULT_SEC = faultSeconds(process.env.FLANNEL_TS_FAULT_SEC);
+const SPEC: DatapathSpec = { backend: 'vxlan', mode: 'v4' };
+const DEV = 'flannel.1';
+/** Every lease change must reach every host's kernel within this long. */
+const NOTICED_WITHIN_MS = 10_000;
+const PING_INTERVAL_S = 0.1;
+const STORE_HOST = 1;
+const KEPT = [2, 3];
+const RESTARTED = 4;
+const LEAVER = 5;
+const JOINER = 6;
+const FAULTS: readonly FaultSetting[] = [
+  { mode: 'blackhole' },
+  { mode: 'drop' },
+  { mode: 'delay', delayMs: 500 },
+  { mode: 'cut' },
+  { mode: 'stall' },
+  { mode: 'reorder', delayMs: 1000 },
+];
+/** The simulated host whose lease expires during the fault (no namespace: its entries only). */
+const EXPIRING: HostFacts = {
+  host: 0,
+  net4: IPNetwork.parse('10.5.250.0/24'),
+  net6: undefined,
+  pub4: nodeAddress(250),
+  pub6: undefined,
+  mac4: 'aa:bb:cc:00:fa:00',
+  mac6: undefined,
+};
+
+function describeFault(f: FaultSetting): string {
+  return f.mode === 'delay' ? `delay ${f.delayMs} ms` : f.mode === 'reorder' ? `reorder within ${f.delayMs} ms` : f.mode;
+}
+
+/**
+ * A host's vxlan entries as `ip`/`bridge` print them: two commands, `ip -n` (no `ip netns exec`).
+ * Undefined when they did not finish in time (the kernel's netlink locks, with other runs
+ * making and deleting namespaces, can hold them for seconds): the caller reads again.
+ */
+async function readEntries(cluster: Cluster, host: number): Promise<Set<string> | undefined> {
+  const ns = cluster.hostNs(host);
+  const opts = { allowFailure: true, signal: cluster.signal, timeoutMs: 10_000 };
+  const [ip, fdb] = await Promise.all([
+    run(['ip', '-n', ns, '-force', '-batch', '-'], { ...opts, input: `route show dev ${DEV}\nneigh show dev ${DEV}\n` }),
+    run(['bridge', '-n', ns, 'fdb', 'show', 'dev', DEV], opts),
+  ]).catch((err: unknown) => {
+    if (cluster.signal.aborted || !(err instanceof CommandError)) throw err;
+    return undefined;
+  }) ?? [];
+  if (ip === undefined || fdb === undefined) return undefined;
+  return new Set(`${ip.stdout}\n${fdb.stdout}`.split('\n').map((l) => l.trim()));
+}
+
+/**
+ * The hosts' vxlan entries, read again only when a host's kernel reports a route, neighbour or
+ * FDB change (`ip monitor`, `bridge monitor`, one of each per host) or a second passed: six
+ * clusters reading four hosts' kernels every few hundred ms would take the two cores the agents
+ * are timed on.
+ */
+class KernelWatch {
+  readonly #cluster: Cluster;
+  readonly #monitors: ChildProcess[] = [];
+  /** Per host: how many changes its kernel reported. */
+  readonly #changes = new Map<number, number>();
+  /** Per host: the last read, started when the count was `changes`, at `at`. */
+  readonly #reads = new Map<number, { changes: number; at: number; entries: Promise<Set<string> | undefined> }>();
+  readonly #waiters = new Set<() => void>();
+
+  constructor(cluster: Cluster, hosts: readonly number[]) {
+    this.#cluster = cluster;
+    for (const h of hosts) {
+      this.#changes.set(h, 0);
+      for (const argv of [['ip', '-n', cluster.hostNs(h), 'monitor', 'route', 'neigh'], ['bridge', '-n', cluster.hostNs(h), 'monitor', 'fdb']]) {
+        const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], signal: cluster.signal });
+        child.on('error', () => {});
+        child.stdout.on('data', () => {
+          this.#changes.set(h, this.#changes.get(h)! + 1);
+          for (const w of this.#waiters) w();
+        });
+        this.#monitors.push(child);
+      }
+    }
+  }
+
+  /** The host's entries as of its last reported change (read again when older than a second). */
+  #entries(h: number): Promise<Set<string> | undefined> {
+    const changes = this.#changes.get(h);
+    if (changes === undefined) throw new HarnessError(`host ${h} is not watched`);
+    const last = this.#reads.get(h);
+    if (last && last.changes === changes && Date.now() - last.at < 1000) return last.entries;
+    const entries = readEntries(this.#cluster, h).then((e) => {
+      // A read that did not finish: read again next time.
+      if (e === undefined) this.#reads.delete(h);
+      return e;
+    });
+    this.#reads.set(h, { changes, at: Date.now(), entries });
+    return entries;
+  }
+
+  /**
+   * Waits until every host of `hosts()` satisfies `check`; resolves to the time (ms since
+   * `from`) it first did. Bounded by `timeoutMs`.
+   */
+  async until(hosts: () => readonly number[], check: (e: ReadonlySet<string>) => boolean, what: string, from: number, timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    // Bounded: every pass waits for a change or a second, and the loop ends at the deadline.
+    while (true) {
+      this.#cluster.signal.throwIfAborted();
+      const hs = hosts();
+      const all = await Promise.all(
+        hs.map(async (h) => {
+          const e = await this.#entries(h);
+          return e !== undefined && check(e);
+        }),
+      );
+      if (all.every(Boolean)) return Date.now() - from;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new HarnessError(`${what}: not within ${timeoutMs} ms`);
+      if (hs.some((h) => this.#reads.get(h)?.changes !== this.#changes.get(h))) continue;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.#waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(1000, left));
+        this.#waiters.add(done);
+      });
+    }
+  }
+
+  stop(): void {
+    for (const m of this.#monitors) m.kill('SIGKILL');
+  }
+}
+
+/** Whether a host holds all of a peer's route, neighbour and FDB entry (`true`), none of them (`false`), or some. */
+function peerIn(entries: ReadonlySet<string>, p: HostFacts): boolean | 'partly' {
+  const net = p.net4!;
+  const have = [...entries];
+  const route = entries.has(`${net.toString()} via ${net.ip.toString()} onlink`);
+  const neigh = entries.has(`${net.ip.toString()} lladdr ${p.mac4!} PERMANENT`);
+  const fdb = entries.has(`${p.mac4!} dst ${p.pub4!} self permanent`);
+  if (route && neigh && fdb) return true;
+  const any = have.some((l) => l.startsWith(`${net.toString()} `) || l.startsWith(`${net.ip.toString()} `) || l.startsWith(`${p.mac4!} `));
+  return any ? 'partly' : false;
+}
+
+/** One fault kind in a cluster of its own; resolves to its figures. */
+async function underFault(t: TestContext, fault: FaultSetting): Promise<string> {
+  const what = describeFault(fault);
+  const began = Date.now();
+  const cluster = await createCluster({ hosts: JOINER, etcd: false });
   let etcd: EtcdProcess | undefined;
   const proxies: RunningFaultProxy[] = [];
   const agents = new Map<number, Agent>();
-  const facts = new Map<number, HostFacts>();
-  const pods: Pod[] = [];
-  const figures: string[] = [];
-
-  const etcdctl = async (args: readonly string[]) =>
-    (await run(['etcdctl', `--endpoints=unix://${join(etcd!.workDir, 'etcd.sock:2379')}`, '--command-timeout=5s', ...args], { env: { ETCDCTL_API: '3' }, signal: cluster.signal }))
-      .stdout;
-  const readLeases = async (): Promise<Map<string, string>> => {
-    const lines = (await etcdctl(['get', '--prefix', '/coreos.com/network/subnets/'])).split('\n').filter((l) => l !== '');
-    const m = new Map<string, string>();
-    for (let k = 0; k + 1 < lines.length; k += 2) m.set(lines[k]!, lines[k + 1]!);
-    return m;
-  };
-  const start = (i: number): Agent => {
-    const endpoints = proxies.map((p) => p.url).join(',');
-    const a = cluster.startAgent(i, { args: [`-etcd-endpoints=${endpoints}`, '-v=1'] });
-    agents.set(i, a);
-    return a;
-  };
-  /**
-   * Puts every agent's watch on the first endpoint (where the fault goes): the second one
-   * closes its connections and refuses new ones for a moment, so the agents fail over back.
-   */
-  const onFirstEndpoint = async () => {
-    await proxies[1]!.set({ mode: 'drop' });
-    try {
-      await poll(async () => (await proxies[1]!.stats()).open === 0 && (await proxies[0]!.stats()).open >= agents.size, {
-        what: 'every agent watching through the first endpoint',
-        timeoutMs: 10_000,
-        intervalMs: 100,
-        signal: cluster.signal,
-      });
-    } finally {
-      await proxies[1]!.set({ mode: 'pass' });
-    }
-  };
-  const converged = async (timeoutMs = 5000) => {
-    const peers = [...facts.values()];
-    for (const i of agents.keys()) await waitForHostState(cluster, i, SPEC, expectedHostState(cluster, SPEC, i, peers), timeoutMs);
-  };
-
-  before(async () => {
-    cluster = await createCluster({ hosts: 1 + EXISTING.length + FAULTS.length, etcd: false });
+  let watch: KernelWatch | undefined;
+  try {
     const store = cluster.hostAddress(STORE_HOST);
     const workDir = join(cluster.hostDir(STORE_HOST), 'etcd');
     await mkdir(workDir, { recursive: true });
@@ -104,6 +232,15 @@ describe('agents when the store goes quiet (two endpoints, the first faulty)', {
       extraArgs: ['--heartbeat-interval=20', '--election-timeout=200', '--experimental-watch-progress-notify-interval=2s'],
       signal: cluster.signal,
     });
+    const etcdSock = `unix://${join(etcd.workDir, 'etcd.sock:2379')}`;
+    const etcdctl = async (args: readonly string[]) =>
+      (await run(['etcdctl', `--endpoints=${etcdSock}`, '--command-timeout=5s', ...args], { env: { ETCDCTL_API: '3' }, signal: cluster.signal })).stdout;
+    const readLeases = async (): Promise<Map<string, string>> => {
+      const lines = (await etcdctl(['get', '--prefix', SUBNETS_PREFIX])).split('\n').filter((l) => l !== '');
+      const m = new Map<string, string>();
+      for (let k = 0; k + 1 < lines.length; k += 2) m.set(lines[k]!, lines[k + 1]!);
+      return new Map([...m].sort());
+    };
     for (const k of [1, 2]) {
       proxies.push(
         await startFaultProxy({
@@ -116,89 +253,158 @@ describe('agents when the store goes quiet (two endpoints, the first faulty)', {
         }),
       );
     }
-    await etcdctl(['put', NETWORK_CONFIG_KEY, JSON.stringify(networkConfig(SPEC))]);
-    for (const i of EXISTING) start(i);
-    for (const i of EXISTING) {
-      const env = await waitForSubnetEnv(agents.get(i)!, 'v4');
-      pods.push(await addPod(cluster, i, `pod${i}`, env));
-      facts.set(i, await hostFacts(cluster, i, SPEC, env));
-    }
-    await converged(10_000);
-    await pingAll(pods, [4]);
-  });
+    const [faulty, spare] = proxies as [RunningFaultProxy, RunningFaultProxy];
+    const start = (i: number): Agent => {
+      const a = cluster.startAgent(i, { args: [`-etcd-endpoints=${proxies.map((p) => p.url).join(',')}`, '-v=1'] });
+      agents.set(i, a);
+      return a;
+    };
 
-  after(async () => {
-    if (figures.length > 0) process.stdout.write(`# store faults: ${figures.join('; ')}\n`);
+    // Set-up: hosts 2-5 leased, pods on 2-4, the expiring lease routed everywhere, pings pass.
+    await etcdctl(['put', NETWORK_CONFIG_KEY, JSON.stringify(networkConfig(SPEC))]);
+    await etcdctl(['put', leaseKeyOf(EXPIRING), expectedLeaseValue(SPEC, EXPIRING)]);
+    const facts = new Map<number, HostFacts>();
+    const pods = new Map<number, Pod>();
+    await Promise.all(
+      [...KEPT, RESTARTED, LEAVER].map(async (i) => {
+        const env = await waitForSubnetEnv(start(i), 'v4', 60_000);
+        if (i !== LEAVER) pods.set(i, await addPod(cluster, i, `pod${i}`, env));
+        facts.set(i, await hostFacts(cluster, i, SPEC, env));
+      }),
+    );
+    const converged = async (peers: readonly HostFacts[], timeoutMs: number) => {
+      for (const i of agents.keys()) await waitForHostState(cluster, i, SPEC, expectedHostState(cluster, SPEC, i, peers), timeoutMs);
+    };
+    await converged([...facts.values(), EXPIRING], 30_000);
+    await pingAll([...pods.values()], [4], 20_000);
+    watch = new KernelWatch(cluster, [...KEPT, RESTARTED, JOINER]);
+    // Every agent's watch on the first endpoint (where the fault goes): the second one closes its
+    // connections and refuses new ones for a moment, so the agents fail over back.
+    await spare.set({ mode: 'drop' });
+    try {
+      await poll(async () => (await spare.stats()).open === 0 && (await faulty.stats()).open >= agents.size, {
+        what: 'every agent watching through the first endpoint',
+        timeoutMs: 20_000,
+        intervalMs: 100,
+        signal: cluster.signal,
+      });
+    } finally {
+      await spare.set({ mode: 'pass' });
+    }
+    const leasesBefore = await readLeases();
+
+    // The fault.
+    const pingCount = Math.round(FAULT_SEC / PING_INTERVAL_S);
+    const pings = [
+      startPingStream(pods.get(2)!, podIp(pods.get(3)!, 4), pingCount, PING_INTERVAL_S),
+      startPingStream(pods.get(RESTARTED)!, podIp(pods.get(2)!, 4), pingCount, PING_INTERVAL_S),
+    ];
+    await faulty.set(fault);
+    const t0 = Date.now();
+    const faultEnds = sleep(FAULT_SEC * 1000, undefined, { signal: cluster.signal });
+    const bound = FAULT_SEC * 1000 + NOTICED_WITHIN_MS;
+    const others = (but: number) => () => [...agents.keys()].filter((h) => h !== but && h !== LEAVER);
+    /** When an agent's process got going: its first log line (Node's start-up is the machine's, not the store's). */
+    const startedAt = async (a: Agent) => {
+      await a.waitForLog(/ starting \(pid/, { timeoutMs: bound, signal: cluster.signal });
+      return Date.now();
+    };
+    try {
+      // The expiring lease gets its TTL now (straight at etcd: the same value, no change for the
+      // agents): it runs out half-way through the fault.
+      const ttlS = Math.round(FAULT_SEC / 2);
+      const grant = /lease ([0-9a-f]+) granted/.exec(await etcdctl(['lease', 'grant', String(ttlS)]));
+      assert.ok(grant, 'etcdctl lease grant: no lease id');
+      const expiresAt = Date.now() + ttlS * 1000;
+      await etcdctl(['put', `--lease=${grant[1]!}`, leaseKeyOf(EXPIRING), expectedLeaseValue(SPEC, EXPIRING)]);
+
+      const joined = (async () => {
+        const a = start(JOINER);
+        const up = await startedAt(a);
+        const env = await waitForSubnetEnv(a, 'v4', bound);
+        const leased = Date.now();
+        const f = await hostFacts(cluster, JOINER, SPEC, env);
+        facts.set(JOINER, f);
+        await watch.until(others(JOINER), (e) => peerIn(e, f) === true, `host ${JOINER} routed at every other host`, t0, bound);
+        return { up: up - t0, leased: leased - t0, routed: Date.now() - t0 };
+      })();
+      const left = (async () => {
+        await agents.get(LEAVER)!.stop();
+        agents.delete(LEAVER);
+        const gone = facts.get(LEAVER)!;
+        facts.delete(LEAVER);
+        await etcdctl(['del', leaseKeyOf(gone)]);
+        return watch.until(others(LEAVER), (e) => peerIn(e, gone) === false, `host ${LEAVER}'s entries gone from every host`, Date.now(), bound);
+      })();
+      const restarted = (async () => {
+        await sleep((FAULT_SEC * 1000) / 3, undefined, { signal: cluster.signal });
+        const was = facts.get(RESTARTED)!.net4!.toString();
+        await agents.get(RESTARTED)!.stop();
+        const a = start(RESTARTED);
+        const up = await startedAt(a);
+        const m = await a.waitForLog(/acquired lease (\S+)/, { timeoutMs: bound, signal: cluster.signal });
+        assert.equal(m[1], was, `host ${RESTARTED}'s agent, restarted, acquired the lease it had`);
+        return Date.now() - up;
+      })();
+      const expired = (async () => {
+        await sleep(Math.max(0, expiresAt - Date.now()), undefined, { signal: cluster.signal });
+        return watch.until(others(EXPIRING.host), (e) => peerIn(e, EXPIRING) === false, 'the expired lease gone from every host', expiresAt, bound);
+      })();
+      const [joiner, leftAfter, releasedAfter, expiredAfter, results] = await Promise.all([joined, left, restarted, expired, Promise.all(pings.map((p) => p.done)), faultEnds]);
+      const lasted = Date.now() - t0;
+      await faulty.set({ mode: 'pass' });
+
+      const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+      const figures =
+        `${what}: joiner routed ${s(joiner.routed)} (agent up ${s(joiner.up)}, leased ${s(joiner.leased)}), leaver gone ${s(leftAfter)}, ` +
+        `restarted agent leased ${s(releasedAfter)}, expired lease gone ${s(expiredAfter)}, pings ${results.map((r) => `${r.received}/${r.sent}`).join(' ')}`;
+      t.diagnostic(`${figures} (set-up ${s(t0 - began)}, fault held ${s(lasted)})`);
+
+      const routed = joiner.routed - joiner.up;
+      assert.ok(routed <= NOTICED_WITHIN_MS, `${what}: host ${JOINER} routed at every other host only ${routed} ms after its agent started`);
+      assert.ok(leftAfter <= NOTICED_WITHIN_MS, `${what}: host ${LEAVER}'s entries gone only ${leftAfter} ms after its lease`);
+      assert.ok(releasedAfter <= NOTICED_WITHIN_MS, `${what}: the restarted agent acquired its lease only after ${releasedAfter} ms`);
+      assert.ok(expiredAfter <= NOTICED_WITHIN_MS, `${what}: the expired lease's entries gone only ${expiredAfter} ms after its TTL ran out`);
+      for (const r of results) assert.equal(r.sent - r.received, 0, `${what}: pings lost during the fault:\n${r.output}`);
+      for (const [i, a] of agents) assert.ok(a.running, `${what}: agent ${i} still runs`);
+      // No agent lost its lease: the hosts from before the fault (the restarted one too) hold the same key and value.
+      const leases = await readLeases();
+      for (const i of [...KEPT, RESTARTED]) {
+        const key = leaseKeyOf(facts.get(i)!);
+        assert.equal(leases.get(key), leasesBefore.get(key), `${what}: host ${i}'s lease kept`);
+      }
+      // The store holds exactly the running agents' leases, and every kernel agrees with it.
+      const want = [...facts.values()];
+      assert.deepEqual(
+        leases,
+        new Map(want.map((x) => [leaseKeyOf(x), expectedLeaseValue(SPEC, x)] as [string, string]).sort()),
+        `${what}: the leases in the store`,
+      );
+      await converged(want, 10_000);
+      return figures;
+    } finally {
+      await Promise.allSettled(pings.map((p) => p.done));
+    }
+  } finally {
+    watch?.stop();
     await Promise.all([...agents.values()].map((a) => a.stop().catch(() => {})));
     for (const p of proxies) await p.stop().catch(() => {});
     await etcd?.dispose().catch(() => {});
-    await cluster?.destroy();
+    await cluster.destroy();
+  }
+}
+
+describe(`agents when the store goes quiet for ${FAULT_SEC} s (two endpoints, the first faulty; one cluster per fault, concurrently)`, { skip, timeout: 180_000 + FAULT_SEC * 1000, concurrency: FAULTS.length }, () => {
+  const figures = new Map<string, string>();
+  after(() => {
+    const lines = FAULTS.map(describeFault).flatMap((w) => (figures.has(w) ? [figures.get(w)!] : []));
+    if (lines.length > 0) process.stdout.write(`# store faults (${FAULT_SEC} s each): ${lines.join('; ')}\n`);
   });
 
-  FAULTS.forEach((fault, k) => {
-    const joiner = Math.max(...EXISTING) + 1 + k;
-    const what = fault.mode === 'delay' ? `delay ${fault.delayMs} ms` : fault.mode;
-    it(`${what} on the first endpoint for ${FAULT_MS / 1000} s: a joining host is routed within ${ROUTED_WITHIN_MS / 1000} s, nothing lost`, async (t) => {
-      await onFirstEndpoint();
-      const leasesBefore = await readLeases();
-      const existing = [...agents.keys()];
-      const count = Math.round(FAULT_MS / 1000 / PING_INTERVAL_S);
-      const pings = [startPingStream(pods[0]!, podIp(pods[1]!, 4), count, PING_INTERVAL_S), startPingStream(pods[2]!, podIp(pods[0]!, 4), count, PING_INTERVAL_S)];
-
-      await proxies[0]!.set(fault);
-      const t0 = Date.now();
-      // The lease change during the fault: a host joins, and the previous joiner leaves.
-      const previous = joiner - 1 > Math.max(...EXISTING) ? joiner - 1 : undefined;
-      const a = start(joiner);
-      if (previous !== undefined) {
-        await agents.get(previous)!.stop();
-        agents.delete(previous);
-        await etcdctl(['del', leaseKeyOf(facts.get(previous)!)]);
-        facts.delete(previous);
-      }
-      const env = await waitForSubnetEnv(a, 'v4', ROUTED_WITHIN_MS + 5000);
-      const leasedAfter = Date.now() - t0;
-      const f = await hostFacts(cluster, joiner, SPEC, env);
-      facts.set(joiner, f);
-      const want = [...facts.values()];
-      // Routed: every other host has the joiner's route, neighbour and FDB entry (and no leaver's).
-      await poll(
-        async () => {
-          for (const i of existing.filter((h) => agents.has(h))) {
-            const have = await readHostState(cluster, i, SPEC);
-            try {
-              assert.deepEqual(have, expectedHostState(cluster, SPEC, i, want));
-            } catch {
-              return false;
-            }
-          }
-          return true;
-        },
-        { what: `host ${joiner} routed at every other host`, timeoutMs: ROUTED_WITHIN_MS + 10_000, intervalMs: 100, signal: cluster.signal },
-      );
-      const routedAfter = Date.now() - t0;
-      figures.push(`${what}: leased ${(leasedAfter / 1000).toFixed(1)} s, routed ${(routedAfter / 1000).toFixed(1)} s`);
-      t.diagnostic(`${what}: joiner leased after ${leasedAfter} ms, routed at every other host after ${routedAfter} ms`);
-
-      const results = await Promise.all(pings.map((p) => p.done));
-      await proxies[0]!.set({ mode: 'pass' });
-      t.diagnostic(`pings during the fault: ${results.map((r) => `${r.received}/${r.sent}`).join(', ')}`);
-
-      assert.ok(routedAfter <= ROUTED_WITHIN_MS, `${what}: host ${joiner} routed only after ${routedAfter} ms`);
-      for (const r of results) assert.equal(r.sent - r.received, 0, `pings lost during the fault:\n${r.output}`);
-      for (const [i, ag] of agents) assert.ok(ag.running, `agent ${i} still runs`);
-      // No agent lost its lease: every host from before the fault holds the same key and value.
-      const leases = await readLeases();
-      for (const x of facts.values()) {
-        if (x.host !== joiner) assert.equal(leases.get(leaseKeyOf(x)), leasesBefore.get(leaseKeyOf(x)), `host ${x.host}'s lease kept`);
-      }
-      // The store holds exactly the running agents' leases, and every kernel agrees with it.
-      assert.deepEqual(
-        new Map([...leases].sort()),
-        new Map(want.map((x) => [leaseKeyOf(x), expectedLeaseValue(SPEC, x)] as [string, string]).sort()),
-        'the leases in the store',
-      );
-      await converged();
+  for (const fault of FAULTS) {
+    const what = describeFault(fault);
+    it(`${what} on the first endpoint: a join, a leave, a restart and an expiry each reach every kernel within ${NOTICED_WITHIN_MS / 1000} s, nothing lost`, async (t) => {
+      figures.set(what, await underFault(t, fault));
     });
-  });
+  }
 });
