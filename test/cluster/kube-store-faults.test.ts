@@ -9,8 +9,11 @@
  *   stall      those connections are frozen (held, not lost) for FAULT_SEC, new ones pass;
  *              then the held bytes are delivered, long after their time
  *   drop       those connections are reset (RST), new ones pass
- * Each existing host must route the joiner (its podCIDR, and the annotations its agent
- * publishes: VTEP MAC, public IP) within 10 s of the fault's start (printed per fault); pod
+ *   outage     every connection, new ones too, accepted and never answered for FAULT_SEC
+ *              (the whole path lost); the connections stay dead afterwards
+ * Each quietly faulty host must route the joiner (its podCIDR, and the annotations its agent
+ * publishes: VTEP MAC, public IP) within 10 s of the fault's start (printed per fault), the
+ * outage host within 15 s of the outage's end; pod
  * pings between the existing hosts lose nothing for the FAULT_SEC the fault lasts; afterwards
  * every agent's kernel state equals the nodes in the API. The agents run with the default
  * watch probe (5 s of silence, 3 s to answer). The stand-in sends a bookmark every second, as
@@ -25,7 +28,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { IPNetwork } from '../../src/ip/ip-network.js';
-import { startFaultProxy, type FaultMode, type RunningFaultProxy } from '../support/fault-proxy.js';
+import { startFaultProxy, type RunningFaultProxy } from '../support/fault-proxy.js';
 import { poll } from '../support/poll.js';
 import { expectedHostState, hostFacts, readHostState, waitForSubnetEnv, type DatapathSpec, type HostFacts } from './datapath-checks.js';
 import { createCluster, type Agent, type Cluster } from './harness.js';
@@ -41,12 +44,19 @@ const FAULT_SEC = faultSec();
 const ROUTED_WITHIN_MS = 10_000;
 const PING_INTERVAL_S = 0.1;
 /** Host -> the fault on its agent's connections to the API server. */
-const FAULTS: ReadonlyMap<number, 'blackhole' | 'stall' | 'drop'> = new Map([
+type Fault = 'blackhole' | 'stall' | 'drop' | 'outage';
+const FAULTS: ReadonlyMap<number, Fault> = new Map([
   [1, 'blackhole'],
   [2, 'stall'],
   [3, 'drop'],
+  [4, 'outage'],
 ] as const);
-const JOINER = 4;
+/** The hosts that must route the joiner during the faults (an outage host cannot: no path at all). */
+const QUIET = [1, 2, 3];
+const OUTAGE = 4;
+const JOINER = 5;
+/** After an outage: the attempt in flight is given up (3 s: the bookmark cadence), then the backoff (at most 10 s). */
+const ROUTED_AFTER_OUTAGE_MS = 15_000;
 /** An agent's watch opens within ~0.5 s of its start; the stand-in sends a bookmark every second. */
 const BOOKMARKS_KNOWN_AFTER_MS = 4000;
 const podCIDR = (i: number) => `10.5.${i}.0/24`;
@@ -139,7 +149,7 @@ describe(`kube mode when the API server goes quiet (blackhole, stall, drop; ${FA
   });
 
   it(`a node joining during the faults is routed by every faulty host within ${ROUTED_WITHIN_MS / 1000} s; pings lose nothing; kernel state equals the nodes`, async (t) => {
-    const existing = [...FAULTS.keys()];
+    const existing = QUIET;
     // Every agent has its node watch (and whatever else it keeps) open through its proxy.
     for (const [i, p] of proxies) await poll(async () => (await p.stats()).open >= 1, { what: `host ${i}'s connections through its proxy`, timeoutMs: 5000, intervalMs: 100 });
     // Each watch has been open long enough to see two bookmarks (one a second): its agent knows
@@ -149,14 +159,17 @@ describe(`kube mode when the API server goes quiet (blackhole, stall, drop; ${FA
     const count = Math.round(FAULT_SEC / PING_INTERVAL_S);
     const pings = pods.map((from, k) => {
       const to = pods[(k + 1) % pods.length]!;
-      return { what: `${from.name} -> ${to.name}`, stream: startPingStream(from, podIp(to, 4), count, PING_INTERVAL_S) };
+      const stream = startPingStream(from, podIp(to, 4), count, PING_INTERVAL_S);
+      stream.done.catch(() => {}); // awaited below; a test failing earlier must not leave it unhandled
+      return { what: `${from.name} -> ${to.name}`, stream };
     });
 
-    const faultOn = async (mode: FaultMode, i: number) => {
+    const faultOn = async (mode: Fault, i: number) => {
       const p = proxies.get(i)!;
-      await p.set({ mode });
       // blackhole and drop hit the connections open now; new ones pass (a load-balanced server).
-      if (mode !== 'stall') await p.set({ mode: 'pass' });
+      if (mode === 'outage') await p.set({ mode: 'blackhole' });
+      else await p.set({ mode });
+      if (mode === 'blackhole' || mode === 'drop') await p.set({ mode: 'pass' });
     };
     await Promise.all([...FAULTS].map(([i, mode]) => faultOn(mode, i)));
     const t0 = Date.now();
@@ -185,15 +198,33 @@ describe(`kube mode when the API server goes quiet (blackhole, stall, drop; ${FA
     t.diagnostic(figures.join('; '));
 
     const results = await Promise.all(pings.map(async (p) => ({ what: p.what, ...(await p.stream.done) })));
-    for (const p of proxies.values()) await p.set({ mode: 'pass' }); // the stall ends: held bytes delivered late
+    // The faults end: the stall's held bytes are delivered late; the outage's path is back.
+    for (const p of proxies.values()) await p.set({ mode: 'pass' });
+    const tEnd = Date.now();
     t.diagnostic(`pings during the faults: ${results.map((r) => `${r.what} ${r.received}/${r.sent}`).join(', ')}`);
-    const logs = await Promise.all(existing.map(async (i) => `host ${i}: ${(await agents.get(i)!.readLog()).split('\n').filter((l) => /node watch/.test(l)).join(' | ')}`));
+    let outageRouted: number | undefined;
+    await poll(
+      async () => {
+        const have = await readHostState(cluster, OUTAGE, SPEC);
+        const want = expectedHostState(cluster, SPEC, OUTAGE, [joinerFacts]);
+        const all = (key: 'routes' | 'neighbors' | 'fdb') => want[key].every((x) => have[key].includes(x));
+        return all('routes') && all('neighbors') && all('fdb');
+      },
+      { what: `host ${JOINER} routed at host ${OUTAGE} after the outage`, timeoutMs: ROUTED_AFTER_OUTAGE_MS + 15_000, intervalMs: 100, signal: cluster.signal },
+    ).then(
+      () => (outageRouted = Date.now() - tEnd),
+      () => {},
+    );
+    figures.push(`outage: routed ${outageRouted === undefined ? 'never' : `${(outageRouted / 1000).toFixed(1)} s after it ended`}`);
+    t.diagnostic(figures.at(-1)!);
+    const logs = await Promise.all([...FAULTS.keys()].map(async (i) => `host ${i}: ${(await agents.get(i)!.readLog()).split('\n').filter((l) => /node watch/.test(l)).join(' | ')}`));
     t.diagnostic(logs.join('\n'));
 
     for (const i of existing) {
       const at = routedAt.get(i);
       assert.ok(at !== undefined && at <= ROUTED_WITHIN_MS, `${FAULTS.get(i)} (host ${i}): joiner routed after ${at ?? 'never'} ms`);
     }
+    assert.ok(outageRouted !== undefined && outageRouted <= ROUTED_AFTER_OUTAGE_MS, `outage (host ${OUTAGE}): joiner routed ${outageRouted ?? 'never'} ms after it ended`);
     for (const r of results) assert.equal(r.sent - r.received, 0, `pings lost ${r.what} during the faults:\n${r.output}`);
     for (const [i, a] of agents) assert.ok(a.running, `agent ${i} still runs`);
 
