@@ -20,7 +20,7 @@ import type { TencentStandinState } from '../cloud/tencent-standin.js';
 import { poll } from '../support/poll.js';
 import { parseSubnetEnv } from './agent.js';
 import { readLeases } from './datapath-checks.js';
-import { goAwsRoute, goCloudLeaseValue, goGceRoute, goTencentRoute } from './go-flannel-cloud-state.js';
+import { goAwsRoute, goCloudLeaseValue, goCloudLeaseValueV014, goGceRoute, goTencentRoute } from './go-flannel-cloud-state.js';
 import { etcdLeaseOf, flannelRuleLines, goChainLines, goLeaseKey, goSubnetEnv, layGoChains, putGoLease, writeGoSubnetEnv } from './go-flannel-state.js';
 import { createCluster, type Cluster } from './harness.js';
 import { readLink } from './kernel-state.js';
@@ -147,12 +147,19 @@ const tencentVpc: CloudCase = {
   writeCalls: ['CreateRoutes', 'DeleteRoutes'],
 };
 
-function describeCloudMigration(c: CloudCase): void {
-  describe(`migrating host 1 from Go flannel to flannel-ts and back (${c.type})`, { skip, timeout: 40_000 }, () => {
+/**
+ * One cluster for cloud `c`; `goRelease` says how Go flannel wrote the leases: v0.15 and later
+ * (v0.19 was the last with aws-vpc and gce) or v0.14 and before (no PublicIPv6).
+ */
+function describeCloudMigration(c: CloudCase, goRelease: 'v0.19' | 'v0.14' = 'v0.19'): void {
+  const leaseValue = goRelease === 'v0.14' ? goCloudLeaseValueV014 : goCloudLeaseValue;
+  describe(`migrating host 1 from Go flannel ${goRelease} to flannel-ts and back (${c.type})`, { skip, timeout: 40_000, concurrency: 1 }, () => {
     let cluster: Cluster;
     let api: StandinProcess;
     let goRoutes = new Map<string, string>();
     let goValues: [string, string][] = [];
+    /** The leases once flannel-ts holds host 1's: Go's, but host 1's in the format flannel-ts (as Go v0.15+) writes. */
+    let tsValues: [string, string][] = [];
     let goEnv = '';
     let measured = '';
     const subnetFile = () => join(cluster.hostDir(1), 'private', SUBNET_FILE);
@@ -169,12 +176,14 @@ function describeCloudMigration(c: CloudCase): void {
       // What Go flanneld on hosts 1 and 2 left: leases, routes; on host 1 also subnet.env and chains.
       for (const [k, subnet] of GO_SUBNETS.entries()) {
         const host = k + 1;
-        const value = goCloudLeaseValue(cluster.hostAddress(host));
+        const value = leaseValue(cluster.hostAddress(host));
         await putGoLease(cluster, subnet, value);
         goValues.push([goLeaseKey(subnet), value]);
         await c.addGoRoute(api, cluster, host, subnet);
       }
       goValues = goValues.sort(([a], [b]) => a.localeCompare(b));
+      // From v0.14, host 1's value is re-put as Go v0.15+ writes it; v0.14 reads it back (encoding/json skips PublicIPv6).
+      tsValues = goValues.map(([k, v]) => [k, k === goLeaseKey(GO_SUBNETS[0]) ? goCloudLeaseValue(cluster.hostAddress(1)) : v]);
       // Go's cloud backends report the interface's MTU.
       const mtu = (await readLink(cluster, 1, cluster.hostIface(1)))?.mtu ?? 1500;
       goEnv = goSubnetEnv(NETWORK, GO_SUBNETS[0], mtu, true);
@@ -186,7 +195,7 @@ function describeCloudMigration(c: CloudCase): void {
     });
 
     after(async () => {
-      if (measured) console.log(`# ${c.type} migration: ${measured}`);
+      if (measured) console.log(`# ${c.type} migration from ${goRelease}: ${measured}`);
       await cluster?.destroy();
     });
 
@@ -211,7 +220,7 @@ function describeCloudMigration(c: CloudCase): void {
       measured = `own route recognised ${found} ms after start; API writes after ${QUIET_PASSES}+ passes: ${JSON.stringify(w)}`;
       assert.deepEqual(w, noWrites, 'no route created, replaced or deleted');
       assert.deepEqual(await c.routes(api), goRoutes, "Go's routes (host 1's and host 2's) as they were");
-      assert.deepEqual([...(await readLeases(cluster))].sort(([a], [b]) => a.localeCompare(b)), goValues, "the same two leases, Go's values byte for byte");
+      assert.deepEqual([...(await readLeases(cluster))].sort(([a], [b]) => a.localeCompare(b)), tsValues, `the same two leases, ${goRelease === 'v0.14' ? "host 2's" : "Go's"} values byte for byte`);
       assert.equal(parseSubnetEnv(await readFile(subnetFile(), 'utf8')).FLANNEL_SUBNET, '10.5.77.1/24', 'the same subnet');
       const want = goChainLines(NETWORK, GO_SUBNETS[0]);
       assert.deepEqual(await flannelRuleLines(cluster, 1, 'nat'), want.nat, 'nat chains taken over, no duplicates');
@@ -226,7 +235,7 @@ function describeCloudMigration(c: CloudCase): void {
       assert.equal(await agent.stop('SIGTERM'), 0, 'flannel-ts on host 1 exits 0 on SIGTERM');
       assert.deepEqual(await writes(), noWrites, 'nothing written on the way out');
       assert.deepEqual(await c.routes(api), goRoutes, 'both routes left in place');
-      assert.deepEqual([...(await readLeases(cluster))].sort(([a], [b]) => a.localeCompare(b)), goValues, "the leases in Go flannel's byte format");
+      assert.deepEqual([...(await readLeases(cluster))].sort(([a], [b]) => a.localeCompare(b)), tsValues, "the leases in Go flannel's byte format");
       const lease = await etcdLeaseOf(cluster, goLeaseKey(GO_SUBNETS[0]));
       assert.ok(lease, 'the key is bound to an etcd lease (not a reservation)');
       assert.equal(lease.granted, 86_400, 'lease TTL 24 h');
@@ -238,6 +247,10 @@ function describeCloudMigration(c: CloudCase): void {
   });
 }
 
-describeCloudMigration(awsVpc);
-describeCloudMigration(gce);
-describeCloudMigration(tencentVpc);
+// One cluster per cloud, side by side. gce's hosts are on v0.14 (gce existed there already): the
+// lease format before PublicIPv6.
+describe('migrating cloud-backend hosts from Go flannel (one cluster per cloud, concurrently)', { skip, concurrency: 3 }, () => {
+  describeCloudMigration(awsVpc);
+  describeCloudMigration(gce, 'v0.14');
+  describeCloudMigration(tencentVpc);
+});
