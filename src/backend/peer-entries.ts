@@ -1,5 +1,6 @@
 import type { IPNetwork } from '../ip/ip-network.js';
 import type { FdbEntry } from '../kernel/fdb.js';
+import { RTPROT_KERNEL } from '../kernel/netlink-constants.js';
 import type { Neighbor } from '../kernel/neighbor.js';
 import type { Route } from '../kernel/route.js';
 import type { Lease } from '../lease/lease.js';
@@ -210,10 +211,11 @@ export function insideAny(nets: readonly (IPNetwork | undefined)[], net: IPNetwo
 }
 
 /**
- * Whether an installed route is one of ours to manage: into a cluster network, and not to this
- * host's own subnet (that one belongs to the pod bridge).
+ * Whether an installed route is one of ours to manage: into a cluster network, not to this
+ * host's own subnet (that one belongs to the pod bridge), and not one the kernel added itself
+ * (the prefix route of an address on our device, such as the /128 on flannel-v6.1).
  */
 export function isPeerRoute(clusterNets: readonly (IPNetwork | undefined)[], own: Pick<Lease, 'subnet' | 'ipv6Subnet'>): (r: Route) => boolean {
   const mine = [own.subnet, own.ipv6Subnet].filter((n) => n !== undefined);
-  return (r) => insideAny(clusterNets, r.dst) && !mine.some((o) => o.equals(r.dst));
+  return (r) => r.protocol !== RTPROT_KERNEL && insideAny(clusterNets, r.dst) && !mine.some((o) => o.equals(r.dst));
 }

@@ -102,6 +102,8 @@ export const RTN_UNICAST = 1;
 export const RTN_LOCAL = 2;
 
 export const RTPROT_UNSPEC = 0;
+/** Installed by the kernel itself (the prefix route of an address). */
+export const RTPROT_KERNEL = 2;
 export const RTPROT_BOOT = 3;
 
 export const RT_SCOPE_UNIVERSE = 0;

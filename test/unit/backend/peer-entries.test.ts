@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { diffEntries, fdbKey, neighborKey, routeKey, sieveOf, type PeerEntries } from '../../../src/backend/peer-entries.js';
+import { diffEntries, fdbKey, isPeerRoute, neighborKey, routeKey, sieveOf, type PeerEntries } from '../../../src/backend/peer-entries.js';
 import { IPAddress } from '../../../src/ip/ip-address.js';
 import { IPNetwork } from '../../../src/ip/ip-network.js';
 import type { FdbEntry } from '../../../src/kernel/fdb.js';
@@ -92,5 +92,29 @@ describe('diffEntries', () => {
     assert.deepEqual(keys.map((k) => typeof k), ['number', 'number', 'string', 'string', 'number', 'number', 'string', 'string']);
     assert.equal(new Set(keys.slice(0, 4)).size, 4);
     assert.equal(new Set(keys.slice(4, 7)).size, 3);
+  });
+});
+
+describe('isPeerRoute', () => {
+  const clusterNets = [net('10.5.0.0/16'), net('fc00:5::/48')];
+  const own = { subnet: net('10.5.77.0/24'), ipv6Subnet: net('fc00:5:0:4d::/64') };
+  const ours = isPeerRoute(clusterNets, own);
+  const onDevice = (dst: string, extra: Partial<Route> = {}): Route => ({ dst: net(dst), linkIndex: 5, ...extra });
+
+  it('takes a route into a cluster network other than the own subnet, as installed or read back with proto boot', () => {
+    assert.equal(ours(onDevice('10.5.3.0/24')), true);
+    assert.equal(ours(onDevice('fc00:5:0:3::/64', { protocol: 3 })), true);
+    assert.equal(ours(route('10.5.4.0/24', '10.5.4.0', { protocol: 3 })), true);
+  });
+
+  it('leaves the own subnets and routes outside the cluster networks', () => {
+    assert.equal(ours(onDevice('10.5.77.0/24')), false);
+    assert.equal(ours(onDevice('fc00:5:0:4d::/64')), false);
+    assert.equal(ours(onDevice('192.168.0.0/24')), false);
+  });
+
+  it('leaves a route the kernel added itself (proto kernel), such as the /128 of the address on flannel-v6.1', () => {
+    assert.equal(ours(onDevice('fc00:5:0:4d::/128', { protocol: 2, priority: 256 })), false);
+    assert.equal(ours(onDevice('10.5.3.0/24', { protocol: 2 })), false);
   });
 });
