@@ -112,7 +112,8 @@ function inCluster(dst: string): boolean {
 
 /**
  * The host's routes into the cluster network that have a gateway, every route on the vxlan
- * devices (except link-local), and the neighbour and FDB entries on the vxlan devices.
+ * devices (except link-local and those the kernel added for an address: proto kernel, such as
+ * the /128 on flannel-v6.1), and the neighbour and FDB entries on the vxlan devices.
  */
 export async function readHostState(cluster: Cluster, host: number, spec: DatapathSpec): Promise<HostState> {
   const routes = new Set<string>();
@@ -121,7 +122,7 @@ export async function readHostState(cluster: Cluster, host: number, spec: Datapa
   for (const f of families(spec.mode)) {
     const dev = vxlanDevice(f);
     for (const r of await readRoutes(cluster, host, f)) {
-      const onVxlan = spec.backend === 'vxlan' && r.dev === dev && !r.dst.startsWith('fe80:');
+      const onVxlan = spec.backend === 'vxlan' && r.dev === dev && !r.dst.startsWith('fe80:') && r.protocol !== 'kernel';
       if ((r.gateway && inCluster(r.dst)) || onVxlan) routes.add(routeLine(r));
     }
     if (spec.backend === 'vxlan' && (await readLink(cluster, host, dev))) {

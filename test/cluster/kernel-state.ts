@@ -72,6 +72,8 @@ export interface RouteJson {
   gateway?: string;
   dev?: string;
   flags?: string[];
+  /** Absent for proto boot (what flannel installs); `kernel` for a route the kernel added. */
+  protocol?: string;
 }
 
 /** Main-table routes of a family. Equivalent to: `ip -j -$family route show`. */
