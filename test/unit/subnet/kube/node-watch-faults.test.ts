@@ -65,14 +65,14 @@ describe('node watch over a quiet connection (real HTTP through a fault proxy)',
     s.server.store.create({ name: 'node-2', podCIDR: '10.244.2.0/24' });
     await poll(() => s.informer.stats.abandoned >= 1, { what: 'the watch abandoned', timeoutMs: 5000, intervalMs: 5 });
     const detected = Date.now() - t0;
-    assert.ok(detected <= AFTER_MS + TIMEOUT_MS + 300, `noticed after ${detected} ms (bound ${AFTER_MS} + ${TIMEOUT_MS} ms)`);
+    assert.ok(detected <= AFTER_MS + TIMEOUT_MS + 700, `noticed after ${detected} ms (bound ${AFTER_MS} + ${TIMEOUT_MS} ms)`);
     assert.equal(s.informer.get('node-2'), undefined, 'nothing came through the blackhole');
     s.proxy.set({ mode: 'pass' });
     const t1 = Date.now();
     // Re-opened attempts made during the blackhole hang on dead connections; each is given up in turn.
     await poll(() => s.informer.get('node-2'), { what: 'node-2 seen', timeoutMs: 5000, intervalMs: 5 });
     const resumed = Date.now() - t1;
-    assert.ok(resumed <= AFTER_MS + TIMEOUT_MS + 500, `node-2 seen ${resumed} ms after the blackhole ended`);
+    assert.ok(resumed <= AFTER_MS + TIMEOUT_MS + 1000, `node-2 seen ${resumed} ms after the blackhole ended`);
     assert.equal(s.informer.stats.lists, 1, 'no re-list');
     assert.deepEqual([...new Set(s.watchVersions().slice(1))], [String(rv)], `every re-opened watch from resourceVersion ${rv}`);
   });
@@ -86,7 +86,7 @@ describe('node watch over a quiet connection (real HTTP through a fault proxy)',
     s.server.store.create({ name: 'node-2', podCIDR: '10.244.2.0/24' });
     await poll(() => s.informer.get('node-2'), { what: 'node-2 seen', timeoutMs: 5000, intervalMs: 5 });
     const took = Date.now() - t0;
-    assert.ok(took <= 3 * 100 + 500, `node-2 seen ${took} ms into the stall (3 bookmark intervals of 100 ms)`);
+    assert.ok(took <= 3 * 100 + 1200, `node-2 seen ${took} ms into the stall (3 bookmark intervals of 100 ms)`);
     assert.ok(s.informer.stats.abandoned >= 1);
     assert.equal(s.informer.stats.lists, 1, 'no re-list');
     const versions = s.watchVersions();
