@@ -4,9 +4,11 @@
  * blackholes, drops, delays, cuts, stalls or reorders connections for FLANNEL_TS_FAULT_SEC seconds
  * (default 30, as the issue asks) while leases change:
  *   at the start   a host joins, and another leaves (agent stopped, its lease deleted)
- *   at a third     an agent is restarted (SIGTERM) and acquires its lease again
  *   at a half      a lease expires (a simulated host's, its etcd lease granted a TTL that runs
  *                  out then)
+ *   at two thirds  an agent is restarted (SIGTERM) and acquires its lease again (later if the
+ *                  changes before had not reached every kernel yet; the fault is held until
+ *                  it is done)
  * Each change must reach every host's kernel within 10 s of it: the joiner's route, neighbour
  * and FDB entry on every other host within 10 s of its agent's first log line (the figure printed
  * is from the start of the fault, its agent spawned then: under load Node's own start-up takes
@@ -93,6 +95,16 @@ const EXPIRING: HostFacts = {
   mac6: undefined,
 };
 
+/** The time stamp of a flanneld log line (`I1203 23:19:21.231000`, local time), in 7 groups. */
+const LOG_STAMP = /[IWEF](\d\d)(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{3})(\d{3})/;
+const LOG_STAMP_GROUPS = 7;
+
+/** A match of LOG_STAMP (leading a longer pattern) as ms since the epoch; the year is this one. */
+function logTime(m: RegExpExecArray): number {
+  const [mo, d, h, mi, sec, ms] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  return new Date(new Date().getFullYear(), mo - 1, d, h, mi, sec, ms).getTime();
+}
+
 function describeFault(f: FaultSetting): string {
   return f.mode === 'delay' ? `delay ${f.delayMs} ms` : f.mode === 'reorder' ? `reorder within ${f.delayMs} ms` : f.mode;
 }
@@ -117,56 +129,70 @@ async function readEntries(cluster: Cluster, host: number): Promise<Set<string> 
 }
 
 /**
- * The hosts' vxlan entries, read again only when a host's kernel reports a route, neighbour or
- * FDB change (`ip monitor`, `bridge monitor`, one of each per host) or a second passed: six
- * clusters reading four hosts' kernels every few hundred ms would take the two cores the agents
- * are timed on.
+ * The hosts' vxlan entries, read again only when a host's kernel reports a change or a second
+ * passed (six clusters reading four hosts' kernels every few hundred ms would take the two cores
+ * the agents are timed on), and when each change happened: `ip -ts monitor route neigh` per host
+ * (neigh covers the vxlan FDB too) stamps every event as the kernel reported it, so a figure is
+ * the time of the change itself, not of the test's read after it.
  */
 class KernelWatch {
   readonly #cluster: Cluster;
   readonly #monitors: ChildProcess[] = [];
-  /** Per host: how many changes its kernel reported. */
-  readonly #changes = new Map<number, number>();
-  /** Per host: the last read, started when the count was `changes`, at `at`. */
-  readonly #reads = new Map<number, { changes: number; at: number; entries: Promise<Set<string> | undefined> }>();
+  /** Per host: the events its kernel reported (bounded), with their time stamps. */
+  readonly #events = new Map<number, { at: number; line: string }[]>();
+  /** Per host: the last read, started when `events` events had come, at `at`. */
+  readonly #reads = new Map<number, { events: number; at: number; entries: Promise<Set<string> | undefined> }>();
+  readonly #seen = new Map<number, number>();
   readonly #waiters = new Set<() => void>();
 
   constructor(cluster: Cluster, hosts: readonly number[]) {
     this.#cluster = cluster;
     for (const h of hosts) {
-      this.#changes.set(h, 0);
-      for (const argv of [['ip', '-n', cluster.hostNs(h), 'monitor', 'route', 'neigh'], ['bridge', '-n', cluster.hostNs(h), 'monitor', 'fdb']]) {
-        const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], signal: cluster.signal });
-        child.on('error', () => {});
-        child.stdout.on('data', () => {
-          this.#changes.set(h, this.#changes.get(h)! + 1);
-          for (const w of this.#waiters) w();
-        });
-        this.#monitors.push(child);
-      }
+      const events: { at: number; line: string }[] = [];
+      this.#events.set(h, events);
+      this.#seen.set(h, 0);
+      const child = spawn('ip', ['-n', cluster.hostNs(h), '-ts', 'monitor', 'route', 'neigh'], { stdio: ['ignore', 'pipe', 'ignore'], signal: cluster.signal });
+      child.on('error', () => {});
+      let partial = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        const lines = (partial + d).split('\n');
+        partial = lines.pop()!;
+        for (const line of lines) {
+          // `[2026-12-03T23:39:37.924043] 10.5.3.0 dev flannel.1 lladdr ... PERMANENT` (local time)
+          const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})\d*\] (.*)$/.exec(line);
+          const at = m ? new Date(m[1]!).getTime() : Date.now();
+          events.push({ at: Number.isNaN(at) ? Date.now() : at, line: m ? m[2]! : line });
+          if (events.length > 10_000) events.shift();
+          this.#seen.set(h, this.#seen.get(h)! + 1);
+        }
+        for (const w of this.#waiters) w();
+      });
+      this.#monitors.push(child);
     }
   }
 
   /** The host's entries as of its last reported change (read again when older than a second). */
   #entries(h: number): Promise<Set<string> | undefined> {
-    const changes = this.#changes.get(h);
-    if (changes === undefined) throw new HarnessError(`host ${h} is not watched`);
+    const seen = this.#seen.get(h);
+    if (seen === undefined) throw new HarnessError(`host ${h} is not watched`);
     const last = this.#reads.get(h);
-    if (last && last.changes === changes && Date.now() - last.at < 1000) return last.entries;
+    if (last && last.events === seen && Date.now() - last.at < 1000) return last.entries;
     const entries = readEntries(this.#cluster, h).then((e) => {
       // A read that did not finish: read again next time.
       if (e === undefined) this.#reads.delete(h);
       return e;
     });
-    this.#reads.set(h, { changes, at: Date.now(), entries });
+    this.#reads.set(h, { events: seen, at: Date.now(), entries });
     return entries;
   }
 
   /**
-   * Waits until every host of `hosts()` satisfies `check`; resolves to the time (ms since
-   * `from`) it first did. Bounded by `timeoutMs`.
+   * Waits until every host of `hosts()` satisfies `check`, bounded by `timeoutMs`. Resolves to
+   * when that became so, in ms since `from`: per host the time stamp of the last event about
+   * `peer` (its subnet's address or its VTEP MAC) that came before, or `from` if none did (the
+   * host never had the entries), the latest of them.
    */
-  async until(hosts: () => readonly number[], check: (e: ReadonlySet<string>) => boolean, what: string, from: number, timeoutMs: number): Promise<number> {
+  async until(hosts: () => readonly number[], check: (e: ReadonlySet<string>) => boolean, peer: HostFacts, what: string, from: number, timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     // Bounded: every pass waits for a change or a second, and the loop ends at the deadline.
     while (true) {
@@ -178,10 +204,14 @@ class KernelWatch {
           return e !== undefined && check(e);
         }),
       );
-      if (all.every(Boolean)) return Date.now() - from;
+      if (all.every(Boolean)) {
+        const about = new RegExp(`(^|\\s)${peer.net4!.ip.toString().replaceAll('.', '\\.')}[\\s/]|lladdr ${peer.mac4!}( |$)`);
+        const when = hs.map((h) => Math.max(from, ...this.#events.get(h)!.filter((e) => about.test(e.line)).map((e) => e.at)));
+        return Math.max(...when) - from;
+      }
       const left = deadline - Date.now();
       if (left <= 0) throw new HarnessError(`${what}: not within ${timeoutMs} ms`);
-      if (hs.some((h) => this.#reads.get(h)?.changes !== this.#changes.get(h))) continue;
+      if (hs.some((h) => this.#reads.get(h)?.events !== this.#seen.get(h))) continue;
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);
@@ -304,51 +334,56 @@ async function underFault(t: TestContext, fault: FaultSetting): Promise<string> 
     const faultEnds = sleep(FAULT_SEC * 1000, undefined, { signal: cluster.signal });
     const bound = FAULT_SEC * 1000 + NOTICED_WITHIN_MS;
     const others = (but: number) => () => [...agents.keys()].filter((h) => h !== but && h !== LEAVER);
-    /** When an agent's process got going: its first log line (Node's start-up is the machine's, not the store's). */
-    const startedAt = async (a: Agent) => {
-      await a.waitForLog(/ starting \(pid/, { timeoutMs: bound, signal: cluster.signal });
-      return Date.now();
+    /** When the agent logged a line matching `re` (its own time stamp, not when the test read it), and the match. */
+    const logged = async (a: Agent, re: RegExp): Promise<[number, RegExpExecArray]> => {
+      const m = await a.waitForLog(new RegExp(`^${LOG_STAMP.source}.*${re.source}`, 'm'), { timeoutMs: bound, signal: cluster.signal });
+      return [logTime(m), m];
     };
     try {
       // The expiring lease gets its TTL now (straight at etcd: the same value, no change for the
       // agents): it runs out half-way through the fault.
       const ttlS = Math.round(FAULT_SEC / 2);
+      // The earliest the TTL can run out: counted from before the grant.
+      const expiresAt = Date.now() + ttlS * 1000;
       const grant = /lease ([0-9a-f]+) granted/.exec(await etcdctl(['lease', 'grant', String(ttlS)]));
       assert.ok(grant, 'etcdctl lease grant: no lease id');
-      const expiresAt = Date.now() + ttlS * 1000;
       await etcdctl(['put', `--lease=${grant[1]!}`, leaseKeyOf(EXPIRING), expectedLeaseValue(SPEC, EXPIRING)]);
 
       const joined = (async () => {
         const a = start(JOINER);
-        const up = await startedAt(a);
+        // Its first log line: Node's start-up before it is the machine's, not the store's.
+        const [up] = await logged(a, / starting \(pid/);
+        const [leased] = await logged(a, /acquired lease/);
         const env = await waitForSubnetEnv(a, 'v4', bound);
-        const leased = Date.now();
         const f = await hostFacts(cluster, JOINER, SPEC, env);
         facts.set(JOINER, f);
-        await watch.until(others(JOINER), (e) => peerIn(e, f) === true, `host ${JOINER} routed at every other host`, t0, bound);
-        return { up: up - t0, leased: leased - t0, routed: Date.now() - t0 };
+        const routed = await watch.until(others(JOINER), (e) => peerIn(e, f) === true, f, `host ${JOINER} routed at every other host`, t0, bound);
+        return { up: up - t0, leased: leased - t0, routed };
       })();
       const left = (async () => {
         await agents.get(LEAVER)!.stop();
         agents.delete(LEAVER);
         const gone = facts.get(LEAVER)!;
         facts.delete(LEAVER);
+        const deleted = Date.now();
         await etcdctl(['del', leaseKeyOf(gone)]);
-        return watch.until(others(LEAVER), (e) => peerIn(e, gone) === false, `host ${LEAVER}'s entries gone from every host`, Date.now(), bound);
-      })();
-      const restarted = (async () => {
-        await sleep((FAULT_SEC * 1000) / 3, undefined, { signal: cluster.signal });
-        const was = facts.get(RESTARTED)!.net4!.toString();
-        await agents.get(RESTARTED)!.stop();
-        const a = start(RESTARTED);
-        const up = await startedAt(a);
-        const m = await a.waitForLog(/acquired lease (\S+)/, { timeoutMs: bound, signal: cluster.signal });
-        assert.equal(m[1], was, `host ${RESTARTED}'s agent, restarted, acquired the lease it had`);
-        return Date.now() - up;
+        return watch.until(others(LEAVER), (e) => peerIn(e, gone) === false, gone, `host ${LEAVER}'s entries gone from every host`, deleted, bound);
       })();
       const expired = (async () => {
         await sleep(Math.max(0, expiresAt - Date.now()), undefined, { signal: cluster.signal });
-        return watch.until(others(EXPIRING.host), (e) => peerIn(e, EXPIRING) === false, 'the expired lease gone from every host', expiresAt, bound);
+        return watch.until(others(EXPIRING.host), (e) => peerIn(e, EXPIRING) === false, EXPIRING, 'the expired lease gone from every host', expiresAt, bound);
+      })();
+      const restarted = (async () => {
+        // Once the changes before it reached every kernel, so that its own failover at start
+        // (5 s when the first endpoint is silent) does not count in their figures.
+        await Promise.all([sleep((FAULT_SEC * 2000) / 3, undefined, { signal: cluster.signal }), joined, left, expired]);
+        const was = facts.get(RESTARTED)!.net4!.toString();
+        await agents.get(RESTARTED)!.stop();
+        const a = start(RESTARTED);
+        const [up] = await logged(a, / starting \(pid/);
+        const [leased, m] = await logged(a, /acquired lease (\S+)/);
+        assert.equal(m[LOG_STAMP_GROUPS + 1], was, `host ${RESTARTED}'s agent, restarted, acquired the lease it had`);
+        return leased - up;
       })();
       const [joiner, leftAfter, releasedAfter, expiredAfter, results] = await Promise.all([joined, left, restarted, expired, Promise.all(pings.map((p) => p.done)), faultEnds]);
       const lasted = Date.now() - t0;
