@@ -4,10 +4,10 @@
  * Two series, two rules (bench/soak/soak.ts explains why):
  * - the V8 heap used after each full GC (gc-trace.ts) is the leak detector: it counts only live
  *   objects, so it stays flat unless something keeps them alive;
- * - anonymous RSS (RssAnon: the heap, malloc, buffers; not the pages of the executable, which
- *   the kernel reads in and out as code paths are touched) over the run's second half guards
- *   against what the V8 heap cannot see (buffers, native memory), after V8 and malloc have sized
- *   their pools to the churn.
+ * - anonymous RSS (RssAnon: the heap, malloc, buffers; not the executable's pages) less the V8
+ *   heap's committed size at that moment guards against what the V8 heap cannot see (buffers,
+ *   native memory), without the heap's own sawtooth (V8 lets garbage pile up to a few times the
+ *   live size between full GCs).
  */
 
 export interface RssSample {
@@ -17,6 +17,8 @@ export interface RssSample {
   readonly rssMiB: number;
   /** RssAnon, MiB (NaN when the kernel does not report it). */
   readonly anonMiB?: number;
+  /** RssAnon less the V8 heap's committed size at that moment (gc-trace.ts), MiB: memory outside the V8 heap. */
+  readonly outsideHeapMiB?: number;
 }
 
 /** Slope of the least-squares line through (t, value), per hour; NaN for fewer than 2 distinct times. */

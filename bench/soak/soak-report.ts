@@ -1,7 +1,7 @@
 /**
  * The soak's verdict, table and JSON: drift after every settle; per agent the slope of the V8
- * heap used after full GCs (the leak check) and of anonymous RSS over the run's second half (the
- * check on memory outside the V8 heap), VmRSS for the record, CPU, repairs.
+ * heap used after full GCs (the leak check) and of anonymous RSS less the V8 heap's committed
+ * size (the check on memory outside the V8 heap), VmRSS and RssAnon for the record, CPU, repairs.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,12 +22,17 @@ export interface AgentVerdict {
   readonly heapSlopeMiBPerHour: number;
   readonly heapThresholdMiBPerHour: number;
   readonly heapWindowS: number;
-  /** RssAnon over the second half of the run after warm-up: first, last, slope (judged) and threshold. */
+  /** RssAnon after warm-up: first, last, slope (not judged: it follows the heap's sawtooth). */
   readonly anonFirstMiB: number;
   readonly anonLastMiB: number;
   readonly anonSlopeMiBPerHour: number;
-  readonly anonThresholdMiBPerHour: number;
-  readonly anonWindowS: number;
+  /** RssAnon less the heap's committed size after warm-up: first, last, slope (judged), threshold. */
+  readonly outsideFirstMiB: number;
+  readonly outsideLastMiB: number;
+  readonly outsideSamples: number;
+  readonly outsideSlopeMiBPerHour: number;
+  readonly outsideThresholdMiBPerHour: number;
+  readonly outsideWindowS: number;
   readonly cpuS: number;
   readonly repairs: number;
   readonly reconcileRuns: number;
@@ -51,24 +56,21 @@ export function judge(o: SoakOutcome): SoakVerdict {
   // minute's RSS climbs with V8 compiling and sizing its heap for the churn code paths.
   const warm = (o.checkpoints.length > 2 ? o.checkpoints[1] : o.checkpoints[0])?.atS ?? 0;
   const last = o.checkpoints[o.checkpoints.length - 1];
-  const end = last?.atS ?? 0;
-  // Anonymous RSS is fitted over the second half only: V8 and malloc keep sizing their pools
-  // to the churn for the first ten minutes or so, which is growth but no leak (the heap says so).
-  const half = warm + (end - warm) / 2;
   const span = (xs: ReadonlyArray<{ t: number }>) => (xs.length > 1 ? (xs[xs.length - 1]?.t ?? 0) - (xs[0]?.t ?? 0) : 0);
   const agents = o.agents.map((ag, k): AgentVerdict => {
     const samples = (o.rss[k] ?? []).filter((s) => s.t >= warm);
-    const anon = samples.filter((s) => s.t >= half && Number.isFinite(s.anonMiB));
+    const anon = samples.filter((s) => Number.isFinite(s.anonMiB));
+    const outside = samples.filter((s) => Number.isFinite(s.outsideHeapMiB));
     const gcs = (o.heap[k] ?? []).filter((g) => g.t >= warm);
     const heapSlope = slopePerHour(gcs, (g) => g.usedAfterMiB);
     const heapThreshold = heapThresholdMiBPerHour(span(gcs));
-    const anonSlope = slopePerHour(anon, (s) => s.anonMiB ?? NaN);
-    const anonThreshold = rssThresholdMiBPerHour(span(anon));
+    const outsideSlope = slopePerHour(outside, (s) => s.outsideHeapMiB ?? NaN);
+    const outsideThreshold = rssThresholdMiBPerHour(span(outside));
     const fig = last?.agents[k];
     if (gcs.length < 3 || !Number.isFinite(heapSlope)) failures.push(`host ${ag.host}: ${gcs.length} full GCs traced after warm-up, too few to judge the heap (agents need --trace-gc: not BENCH_AGENT_EXECUTABLE)`);
     else if (heapSlope > heapThreshold) failures.push(`host ${ag.host}: heap after full GC grows ${heapSlope.toFixed(2)} MiB/h, over the threshold ${heapThreshold.toFixed(2)} MiB/h (a leak)`);
-    if (!Number.isFinite(anonSlope)) failures.push(`host ${ag.host}: too few RssAnon samples in the second half (${anon.length})`);
-    else if (anonSlope > anonThreshold) failures.push(`host ${ag.host}: anonymous RSS grows ${anonSlope.toFixed(1)} MiB/h in the second half, over the threshold ${anonThreshold.toFixed(1)} MiB/h`);
+    if (outside.length < 3 || !Number.isFinite(outsideSlope)) failures.push(`host ${ag.host}: ${outside.length} RSS samples with the heap's committed size after warm-up, too few to judge memory outside the heap`);
+    else if (outsideSlope > outsideThreshold) failures.push(`host ${ag.host}: memory outside the V8 heap (RssAnon - heap committed) grows ${outsideSlope.toFixed(1)} MiB/h, over the threshold ${outsideThreshold.toFixed(1)} MiB/h`);
     return {
       host: ag.host,
       rssFirstMiB: round(samples[0]?.rssMiB ?? NaN, 1),
@@ -82,9 +84,13 @@ export function judge(o: SoakOutcome): SoakVerdict {
       heapWindowS: round(span(gcs), 0),
       anonFirstMiB: round(anon[0]?.anonMiB ?? NaN, 1),
       anonLastMiB: round(anon[anon.length - 1]?.anonMiB ?? NaN, 1),
-      anonSlopeMiBPerHour: round(anonSlope, 2),
-      anonThresholdMiBPerHour: round(anonThreshold, 1),
-      anonWindowS: round(span(anon), 0),
+      anonSlopeMiBPerHour: round(slopePerHour(anon, (s) => s.anonMiB ?? NaN), 2),
+      outsideFirstMiB: round(outside[0]?.outsideHeapMiB ?? NaN, 1),
+      outsideLastMiB: round(outside[outside.length - 1]?.outsideHeapMiB ?? NaN, 1),
+      outsideSamples: outside.length,
+      outsideSlopeMiBPerHour: round(outsideSlope, 2),
+      outsideThresholdMiBPerHour: round(outsideThreshold, 1),
+      outsideWindowS: round(span(outside), 0),
       cpuS: round(fig?.cpuS ?? NaN, 2),
       repairs: fig?.repairs ?? NaN,
       reconcileRuns: fig?.reconcileRuns ?? NaN,
@@ -116,7 +122,7 @@ export function formatSoak(o: SoakOutcome, v: SoakVerdict): string {
     ]),
   );
   const ags = table(
-    ['agent', 'subnet', 'RSS first→last MiB', 'RSS slope MiB/h', 'heap after GC MiB', 'GCs', 'heap slope/threshold MiB/h', 'anon 2nd half MiB', 'anon slope/threshold MiB/h', 'CPU s', 'reconciles', 'repairs'],
+    ['agent', 'subnet', 'RSS first→last MiB', 'RSS slope MiB/h', 'heap after GC MiB', 'GCs', 'heap slope/threshold MiB/h', 'RssAnon MiB', 'anon slope MiB/h', 'outside heap MiB', 'outside slope/threshold MiB/h', 'CPU s', 'reconciles', 'repairs'],
     v.agents.map((a, k) => [
       `h${a.host}`,
       o.agents[k]?.subnet ?? '',
@@ -126,7 +132,9 @@ export function formatSoak(o: SoakOutcome, v: SoakVerdict): string {
       String(a.fullGcs),
       `${a.heapSlopeMiBPerHour} / ${a.heapThresholdMiBPerHour}`,
       `${a.anonFirstMiB}→${a.anonLastMiB}`,
-      `${a.anonSlopeMiBPerHour} / ${a.anonThresholdMiBPerHour}`,
+      String(a.anonSlopeMiBPerHour),
+      `${a.outsideFirstMiB}→${a.outsideLastMiB}`,
+      `${a.outsideSlopeMiBPerHour} / ${a.outsideThresholdMiBPerHour}`,
       String(a.cpuS),
       String(a.reconcileRuns),
       String(a.repairs),

@@ -10,7 +10,7 @@ import type { Cluster } from '../../test/cluster/harness.js';
 import { HarnessError } from '../../test/support/errors.js';
 import { startTimed, type TimedStart } from '../support/bench-cluster.js';
 import { METRICS_ARGS, memoryMiB, probeAgent, type AgentFigures } from './agent-probe.js';
-import { parseFullGcs, type FullGc } from './gc-trace.js';
+import { committedAt, parseGcs, type FullGc } from './gc-trace.js';
 import { HandDeletes } from './hand-deletes.js';
 import { compare, kernelLines, readStoreLeases, wantedLines, type Drift } from './kernel-drift.js';
 import { LeaseChurn, type ChurnOp } from './lease-churn.js';
@@ -25,6 +25,8 @@ const HAND_DELETE_EVERY_MS = 2000;
 const RSS_SAMPLE_MS = 10_000;
 const SETTLE_POLL_MS = 1000;
 const WARMUP_SETTLE_MS = 90_000;
+/** An RSS sample is set against the heap's committed size after a collection at most this long before it. */
+const OUTSIDE_HEAP_MAX_GC_AGE_S = 15;
 
 export interface SoakPlan {
   readonly totalMs: number;
@@ -196,13 +198,17 @@ export async function runSoak(cluster: Cluster, plan: SoakPlan, seed: number, si
     store.close();
   }
   // The trace's times count from the isolate's start, a few ms after spawn.
-  const heap = await Promise.all(starts.map(async (s) => parseFullGcs(await s.agent.readLog({ all: true })).map((g) => ({ ...g, t: (s.spawnWall + g.ms - t0) / 1000 }))));
+  const gcs = await Promise.all(starts.map(async (s) => parseGcs(await s.agent.readLog({ all: true })).map((g) => ({ ...g, t: (s.spawnWall + g.ms - t0) / 1000 }))));
+  const heap = gcs.map((list) => list.filter((g) => g.full).map(({ t, ms, usedAfterMiB, committedAfterMiB }) => ({ t, ms, usedAfterMiB, committedAfterMiB })));
+  const withOutside = rss.map((samples, k) =>
+    samples.map((s) => ({ ...s, outsideHeapMiB: (s.anonMiB ?? NaN) - committedAt(gcs[k] ?? [], s.t, OUTSIDE_HEAP_MAX_GC_AGE_S) })),
+  );
   return {
     plan,
     seed,
     agents: starts.map((s, k) => ({ host: s.agent.host, subnet: `${nets[k]}/24`, nodePid: s.nodePid })),
     checkpoints,
-    rss,
+    rss: withOutside,
     heap,
     churn: { ...churn.counts },
     churnFailures: churn.failures,

@@ -6,21 +6,22 @@
  * bad input. Ctrl-C stops it after teardown.
  *
  * What "no leak" is measured on (rss-slope.ts, gc-trace.ts). VmRSS is not: in 30 minutes of
- * churn it rose 72-74 -> 80 MiB (14.7-17.3 MiB/h, slowing) while a 12-minute run showed the V8
- * heap used after each full GC flat at 8.9-9.7 MiB and two heap snapshots 8 minutes (~2,000
- * lease events) apart differing by 0.52-0.57 MiB, of which 0.50-0.54 MiB was compiled code
- * (V8 compiling the paths churn and etcd restarts reach) and no structure grew with the lease
- * events (leases, peers, timers, listeners, own-deletes, watch state all within a few dozen
- * objects). RSS also holds what V8 and malloc keep committed as they size their pools to the
- * load, and the executable's pages, which the kernel reads in as code paths are first used and
- * the agent itself releases (src/memory/). So:
- * - the leak check is the slope of the heap used after full GCs (the agents run with
- *   --trace-gc; the lines land in their logs), fitted after the first cycle, under
- *   max(1 MiB/h, 1.5 MiB over the window): 1 MiB/h is ~70 bytes per lease event at the soak's
- *   ~15,000 events an hour; 1.5 MiB is the measured spread plus the compiled code;
- * - memory outside the V8 heap (buffers, native) is checked on RssAnon (no file pages) over the
- *   run's second half, when the pools have sized themselves, under the former RSS rule
- *   max(10 MiB/h, 4 MiB over the window).
+ * churn it rose 72-74 -> 80 MiB (14.7-17.3 MiB/h, slowing), yet in a 12-minute run the V8 heap
+ * used after each full GC stayed at 8.9-9.7 MiB, and two heap snapshots 8 minutes (~2,000 lease
+ * events) apart differed by 0.52-0.57 MiB, of which 0.50-0.54 MiB was compiled code (V8
+ * compiling the paths churn and etcd restarts reach); no structure grew with the lease events
+ * (leases, peers, Maps, timers, listeners, own-deletes: within a few dozen objects, the live
+ * lease count's swing). RSS is something else: between full GCs V8 lets the old generation fill
+ * with garbage up to a few times the live size (a 20-minute run had no full GC from 6 to 17
+ * minutes while RssAnon rose 24 -> 30 MiB, then the GC left 10 MiB live), and the executable's
+ * pages come and go as code paths are first used and as the agent releases them (src/memory/).
+ * So the agents run with --trace-gc (lines in their logs) and, after the first cycle:
+ * - the leak check is the slope of the heap used after full GCs, under max(1 MiB/h, 1.5 MiB
+ *   over the window): 1 MiB/h is ~70 bytes per lease event at the soak's ~15,000 events an
+ *   hour; 1.5 MiB is the measured spread of the live heap plus the compiled code;
+ * - memory outside the V8 heap (buffers, native, malloc) is checked on RssAnon (no file pages)
+ *   less the heap's committed size after the latest collection (young ones come every second or
+ *   so), under the former RSS rule max(10 MiB/h, 4 MiB over the window).
  * VmRSS is still sampled and reported, not judged.
  */
 import { randomInt } from 'node:crypto';

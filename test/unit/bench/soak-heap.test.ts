@@ -1,7 +1,7 @@
 /** The soak's heap check: full GCs read from an agent's --trace-gc log, and the thresholds of the heap and anonymous RSS fits. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GC_TRACE_FLAGS, parseFullGcs, withGcTraceFlags } from '../../../bench/soak/gc-trace.js';
+import { GC_TRACE_FLAGS, committedAt, parseFullGcs, parseGcs, withGcTraceFlags } from '../../../bench/soak/gc-trace.js';
 import { heapThresholdMiBPerHour, rssThresholdMiBPerHour, slopePerHour } from '../../../bench/soak/rss-slope.js';
 
 // Lines as Node 24 prints them between the agent's own log lines.
@@ -20,6 +20,19 @@ describe('soak GC trace', () => {
       { ms: 155272, usedAfterMiB: 9.2, committedAfterMiB: 11.8 },
     ]);
     assert.deepEqual(parseFullGcs(''), []);
+  });
+  it('reads young collections too (committed size between full GCs), marked not full', () => {
+    const all = parseGcs(LOG);
+    assert.deepEqual(all.map((g) => [g.ms, g.full, g.committedAfterMiB]), [[106468, true, 13.3], [155272, true, 11.8], [155300, false, 12]]);
+  });
+  it('committedAt: the committed size after the last collection at or before t, NaN when none is recent', () => {
+    const gcs = [{ t: 10, committedAfterMiB: 12 }, { t: 20, committedAfterMiB: 13 }, { t: 40, committedAfterMiB: 17 }];
+    assert.equal(committedAt(gcs, 20, 15), 13);
+    assert.equal(committedAt(gcs, 34, 15), 13);
+    assert.equal(committedAt(gcs, 36, 15), NaN);
+    assert.equal(committedAt(gcs, 41, 15), 17);
+    assert.equal(committedAt(gcs, 5, 15), NaN);
+    assert.equal(committedAt([], 5, 15), NaN);
   });
   it('puts the trace flags before the caller\'s BENCH_AGENT_NODE_FLAGS, so those win', () => {
     assert.equal(withGcTraceFlags(undefined), GC_TRACE_FLAGS.join(' '));
