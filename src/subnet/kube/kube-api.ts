@@ -41,7 +41,15 @@ export interface KubeApi {
    * error or a broken connection.
    */
   watchNodes(
-    opts: { resourceVersion: string; timeoutSeconds: number; signal: AbortSignal },
+    opts: {
+      resourceVersion: string;
+      timeoutSeconds: number;
+      signal: AbortSignal;
+      /** On a new connection, not a kept-alive one (a renewal, a re-open after a failure). */
+      fresh?: boolean;
+      /** Called once the response's head is in (HTTP 200), before the first event. */
+      onOpen?: () => void;
+    },
     onEvent: (event: WatchEvent) => void,
   ): Promise<void>;
   /** PATCH /api/v1/nodes/{name}/status, application/strategic-merge-patch+json. */
@@ -51,7 +59,8 @@ export interface KubeApi {
   /**
    * GET /version: whether the API server answers at all (any HTTP status counts; the path is
    * readable by every client under the default system:public-info-viewer role, so it needs no
-   * grant in deploy/). Rejects when no answer comes. Optional: the node watch's liveness check.
+   * grant in deploy/). Rejects when no answer comes. Optional; the node watch no longer uses it
+   * (a silent watch is renewed instead: watch-silence-probe.ts).
    */
   probe?(signal: AbortSignal): Promise<void>;
   /** Closes kept-alive connections. */

@@ -124,7 +124,10 @@ export class HttpKubeApi implements KubeApi {
     }
   }
 
-  async watchNodes(opts: { resourceVersion: string; timeoutSeconds: number; signal: AbortSignal }, onEvent: (event: WatchEvent) => void): Promise<void> {
+  async watchNodes(
+    opts: { resourceVersion: string; timeoutSeconds: number; signal: AbortSignal; fresh?: boolean; onOpen?: () => void },
+    onEvent: (event: WatchEvent) => void,
+  ): Promise<void> {
     const endpoint = `${this.server}/api/v1/nodes?watch=true`;
     const { signal } = opts;
     signal.throwIfAborted();
@@ -133,8 +136,11 @@ export class HttpKubeApi implements KubeApi {
     const opening = new AbortController();
     const deadline = setTimeout(() => opening.abort(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
     try {
-      const res = await this.http.open({ method: 'GET', path: `/api/v1/nodes${query}`, signal: AbortSignal.any([signal, opening.signal]) }).finally(() => clearTimeout(deadline));
+      const res = await this.http
+        .open({ method: 'GET', path: `/api/v1/nodes${query}`, signal: AbortSignal.any([signal, opening.signal]), fresh: opts.fresh })
+        .finally(() => clearTimeout(deadline));
       if (res.statusCode !== 200) throw await this.failed(res, endpoint, 'watch nodes');
+      opts.onOpen?.();
       const picker = new JsonPicker({
         picks: WATCH_PICKS,
         onDocument: (d) => {

@@ -21,6 +21,12 @@ export interface KubeRequest {
   readonly body?: string | undefined;
   readonly contentType?: string | undefined;
   readonly signal: AbortSignal;
+  /**
+   * On a new connection, not a kept-alive one: the idle connections of the pool are closed
+   * first (any of them may be dead without a word: blackholed, its NAT entry lost). For watches,
+   * which would otherwise be given up only after their silence deadline on such a connection.
+   */
+  readonly fresh?: boolean | undefined;
 }
 
 const USER_AGENT = 'flanneld (flannel-ts)';
@@ -100,6 +106,9 @@ export class KubeHttp {
     signal.throwIfAborted();
     return new Promise<IncomingMessage>((resolve, reject) => {
       let response: IncomingMessage | undefined;
+      // Closed just before the request takes a socket (synchronously): the agent skips destroyed
+      // idle sockets, so none is free and it connects anew.
+      if (req.fresh) this.closeIdle();
       const r = this.send(url, options, (res) => {
         response = res;
         resolve(res);
@@ -115,6 +124,11 @@ export class KubeHttp {
       r.on('error', reject);
       r.end(req.body);
     });
+  }
+
+  /** Closes the pool's idle kept-alive connections (those in use are left alone). */
+  closeIdle(): void {
+    for (const sockets of Object.values(this.agent.freeSockets)) for (const s of sockets ?? []) s.destroy();
   }
 
   /** Closes idle kept-alive connections (and any still in use). */

@@ -7,10 +7,12 @@
  * has left the server's history: the cache is re-listed (a fresh, consistent list) and listeners
  * get a resync. A watch silent for longer than its timeout is abandoned and re-opened.
  *
- * A watch whose connection stops answering (packets dropped, no RST, a stalled stream) is
- * noticed by its WatchSilenceProbe (watch-silence-probe.ts: /version asked after
- * `watchProbeAfterMs` of silence, `watchProbeTimeoutMs` to answer; the bookmarks' cadence) and
- * abandoned; it is re-opened from the last resourceVersion seen.
+ * A watch that stays silent for `watchProbeAfterMs` is renewed by its WatchSilenceProbe
+ * (watch-silence-probe.ts): a new watch from the last resourceVersion on a fresh connection,
+ * switched to when its head comes within `watchProbeTimeoutMs` (the old stream dropped, events
+ * both delivered applied once), the watch given up when it does not; a stream silent for three
+ * learnt bookmark intervals is given up too. A watch re-opened after a failure also goes on a
+ * fresh connection: a pooled one may be dead without a word.
  */
 import type { StoreMetrics } from '../../metrics/agent-metrics.js';
 import { ChangeSignal } from '../../async/change-signal.js';
@@ -40,9 +42,9 @@ export interface NodeInformerOptions {
   /** Backoff between failed lists / watches (ms). */
   readonly listBackoff?: { initialMs: number; maxMs: number };
   readonly watchBackoff?: { initialMs: number; maxMs: number };
-  /** Silence on the watch before the API server is probed (default 5 s; FLANNEL_KUBE_WATCH_PROBE_SEC). */
+  /** Silence on the watch before it is renewed (default 5 s; FLANNEL_KUBE_WATCH_PROBE_SEC). */
   readonly watchProbeAfterMs?: number | undefined;
-  /** The probe's deadline (default 3 s; FLANNEL_KUBE_WATCH_PROBE_TIMEOUT_SEC). */
+  /** The renewed watch's deadline for its head (default 3 s; FLANNEL_KUBE_WATCH_PROBE_TIMEOUT_SEC). */
   readonly watchProbeTimeoutMs?: number | undefined;
   /** Watches re-opened (flannel_store_watch_resumes_total{store="kube"}). */
   readonly metrics?: StoreMetrics;
@@ -50,6 +52,21 @@ export interface NodeInformerOptions {
 
 /** Thrown inside the watch loop when the server says the version is gone. */
 class ExpiredError extends Error {}
+
+/** One watch request of a session. */
+interface Stream {
+  readonly ac: AbortController;
+  /** Versions of events the stream this one replaced applied already: skipped once here. */
+  skip: Set<string>;
+  /** Settles when the request ends. */
+  done: Promise<void>;
+}
+
+/** An event's object's resourceVersion, if any. */
+function versionOf(ev: WatchEvent): string | undefined {
+  const rv = (ev.object as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion;
+  return typeof rv === 'string' && rv !== '' ? rv : undefined;
+}
 
 export class NodeInformer {
   private readonly nodes = new Map<string, NodeInfo>();
@@ -63,8 +80,13 @@ export class NodeInformer {
   private readonly listOutcome = new ChangeSignal();
   /** The server's bookmark interval, learnt across watches. */
   private readonly cadence = new BookmarkCadence();
-  /** Lists and watches started, watches abandoned for silence, probes sent: for tests and logs. */
-  readonly stats = { lists: 0, watches: 0, expired: 0, abandoned: 0, probes: 0 };
+  /**
+   * Lists and watches started, watches abandoned for silence, renewals of silent watches tried,
+   * events delivered by both streams of a renewal (applied once): for tests and logs.
+   */
+  readonly stats = { lists: 0, watches: 0, expired: 0, abandoned: 0, renewals: 0, duplicates: 0 };
+  /** The next watch goes on a new connection (the last one failed or was given up). */
+  private freshWatch = false;
 
   constructor(private readonly opts: NodeInformerOptions) {
     this.log = opts.logger;
@@ -206,7 +228,12 @@ export class NodeInformer {
     for (const l of this.listeners) l.onResync(this.nodes);
   }
 
-  /** One watch request; resolves to whether it delivered anything (an event or a bookmark). */
+  /**
+   * One watch session: a watch request and, each time it goes silent, its renewal (a new request
+   * from the last resourceVersion on a fresh connection, switched to once its head is in; the
+   * events both streams deliver are applied once). Resolves to whether it delivered anything (an
+   * event, a bookmark, a renewal answered) when the server ends the stream being followed.
+   */
   private async watchOnce(signal: AbortSignal): Promise<boolean> {
     if (this.stats.watches > 0) this.opts.metrics?.storeWatchResume('kube');
     this.stats.watches++;
@@ -223,28 +250,108 @@ export class NodeInformer {
       scope.abort(new Error(why));
     };
     let watchdog = setTimeout(() => abandon(`silent for ${grace / 1000} s`), grace);
+    const rearm = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => abandon(`silent for ${grace / 1000} s`), grace);
+    };
+    let delivered = false;
+    let expired: ExpiredError | undefined;
+    // The session ends with the stream followed (`current`); a stream replaced ends unheard.
+    let endOk!: () => void;
+    let endFailed!: (err: unknown) => void;
+    const ended = new Promise<void>((resolve, reject) => {
+      endOk = resolve;
+      endFailed = reject;
+    });
+    // While a renewal is in flight: the versions of the events applied from the current stream
+    // (the renewal, opened from the version before them, delivers them again).
+    let recording: string[] | undefined;
+    let current: Stream | undefined;
+    const onEvent = (s: Stream, ev: WatchEvent) => {
+      if (s !== current || expired) return;
+      prober.heard(ev.type === 'BOOKMARK');
+      rearm();
+      delivered = true;
+      if (s.skip.size > 0 && ev.type !== 'ERROR') {
+        // A bookmark here would move the version back before events already applied.
+        if (ev.type === 'BOOKMARK') return;
+        const rv = versionOf(ev);
+        if (rv !== undefined && s.skip.delete(rv)) {
+          this.stats.duplicates++;
+          return;
+        }
+      }
+      expired = this.apply(ev);
+      if (expired) scope.abort(expired);
+      else if (recording && ev.type !== 'BOOKMARK') {
+        const rv = versionOf(ev);
+        if (rv !== undefined) recording.push(rv);
+      }
+    };
+    const open = (fresh: boolean, onOpen?: () => void): Stream => {
+      const s: Stream = { ac: new AbortController(), skip: new Set(), done: Promise.resolve() };
+      s.done = this.opts.api.watchNodes(
+        { resourceVersion: this.resourceVersion, timeoutSeconds, signal: AbortSignal.any([scope.signal, s.ac.signal]), fresh, ...(onOpen ? { onOpen } : {}) },
+        (ev) => onEvent(s, ev),
+      );
+      s.done.then(
+        () => s === current && endOk(),
+        (err: unknown) => s === current && endFailed(err),
+      );
+      return s;
+    };
+    const renew = async (deadline: AbortSignal): Promise<void> => {
+      this.stats.renewals++;
+      const from = this.resourceVersion;
+      recording = [];
+      let opened!: () => void;
+      const head = new Promise<void>((resolve) => (opened = resolve));
+      const next = open(true, () => opened());
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const onDeadline = () => reject(deadline.reason);
+          if (deadline.aborted) onDeadline();
+          deadline.addEventListener('abort', onDeadline, { once: true });
+          void head.then(resolve);
+          next.done.then(
+            () => reject(new Error('the renewed watch ended before answering')),
+            (err: unknown) => reject(err),
+          );
+        });
+      } catch (err) {
+        next.ac.abort(err);
+        recording = undefined;
+        // The server answered, but the version has left its history: a re-list, as for the stream.
+        if (err instanceof StoreError && err.code === KubeErrorCode.expired && !expired) {
+          expired = new ExpiredError(errorMessage(err));
+          scope.abort(expired);
+        }
+        throw err;
+      }
+      const old = current!;
+      next.skip = new Set(recording);
+      recording = undefined;
+      current = next;
+      delivered = true;
+      rearm();
+      old.ac.abort(new Error('renewed on a new connection'));
+      this.log.v(1).info(`node watch silent: renewed from resourceVersion ${from} on a new connection`);
+    };
     const prober = new WatchSilenceProbe({
-      api: this.opts.api,
+      renew,
       signal: scope.signal,
       afterMs: this.opts.watchProbeAfterMs ?? DEFAULT_WATCH_PROBE_AFTER_MS,
       timeoutMs: this.opts.watchProbeTimeoutMs ?? DEFAULT_WATCH_PROBE_TIMEOUT_MS,
       cadence: this.cadence,
       abandon,
     });
-    let delivered = false;
-    let expired: ExpiredError | undefined;
-    const onEvent = (ev: WatchEvent) => {
-      if (expired) return;
-      clearTimeout(watchdog);
-      watchdog = setTimeout(() => abandon(`silent for ${grace / 1000} s`), grace);
-      prober.heard(ev.type === 'BOOKMARK');
-      delivered = true;
-      expired = this.apply(ev);
-      if (expired) scope.abort(expired);
-    };
+    current = open(this.freshWatch);
     try {
-      await this.opts.api.watchNodes({ resourceVersion: this.resourceVersion, timeoutSeconds, signal: scope.signal }, onEvent);
+      await ended;
+      this.freshWatch = false;
     } catch (err) {
+      // Whatever ended it, the next watch does not trust the pooled connections.
+      this.freshWatch = true;
       if (expired) throw expired;
       if (signal.aborted) throw err;
       if (abandoned !== '') {
@@ -257,7 +364,8 @@ export class NodeInformer {
     } finally {
       clearTimeout(watchdog);
       prober.stop();
-      this.stats.probes += prober.probes;
+      // A renewal still in flight, a replaced stream still closing: ended with the session.
+      scope.abort(new Error('watch ended'));
       signal.removeEventListener('abort', stopScope);
     }
     if (expired) throw expired;

@@ -4,30 +4,40 @@
  * noticed, modelled on the etcd watch probe (src/subnet/etcd/etcd-watch.ts).
  *
  * Silence alone says nothing: nodes change rarely, and a real API server sends a BOOKMARK
- * about once a minute. So while a watch has delivered nothing for `afterMs`, the API server is
- * asked for /version (one small GET, answered from memory, readable by everyone); no answer
- * within `timeoutMs` abandons the watch, and the informer re-opens it from the last
- * resourceVersion. A stream that speaks needs no probe: the timer is not re-armed per event,
- * it only looks, when it fires, at how long the stream has been quiet, and sleeps the rest.
- * A busy cluster's agents therefore send no probes at all, an idle one's one per `afterMs`.
+ * about once a minute. So while a watch has delivered nothing for `afterMs`, it is RENEWED: the
+ * informer opens a new watch from the last resourceVersion on a fresh connection (never a
+ * pooled one) and, when that watch's response head is in within `timeoutMs`, switches to it
+ * and drops the old stream (nothing lost: the new one starts where the old one stood; events
+ * both delivered are applied once). No head in time: the API server does not answer, and the
+ * watch is given up (the informer re-opens it, with backoff while that keeps failing).
  *
- * The probe proves the server answers, not that this stream still flows (HTTP/1.1 cannot ask
- * anything on the watch's own connection; one connection stalled while new ones work, e.g. a
- * lost NAT entry). For that, the bookmarks' cadence is learnt as the etcd side learns its
- * progress notifications': from the gaps between bookmarks on one stream (known after two
- * bookmarks; the largest of the last three gaps, so the odd early bookmark, e.g. the one a server
- * sends just before the watch's timeout, does not shrink it); once known, a stream silent for
- * three of those gaps (at least `timeoutMs`) is abandoned. The cadence outlives one stream, so a re-opened one is watched
- * from its first moment.
+ * Why a renewal rather than a probe such as GET /version: a probe proves that the server
+ * answers a new connection, not that the watch's own connection still flows (HTTP/1.1 cannot
+ * ask anything on it), so one stalled connection while new ones work (a lost NAT entry, a
+ * frozen proxy) went unnoticed until the bookmarks' cadence caught it (~3 min against a real
+ * server). The renewal answers both questions with the one request the probe cost: the server
+ * answered, and the stream now runs on a connection just proven to work. Both would double the
+ * cost and tell nothing more.
  *
- * Defaults (5 s, 3 s): a silent connection is given up within 8 s of its last word, which
- * leaves ~2 s of the 10 s budget for re-opening the watch (a new connection, TLS, the
- * response's head) and applying what it brings. /version is answered in milliseconds by a
- * healthy server; 3 s is far above that, yet short of the budget.
+ * A stream that speaks needs no renewal: the timer is not re-armed per event, it only looks,
+ * when it fires, at how long the stream has been quiet, and sleeps the rest. A busy cluster's
+ * agents therefore send none, an idle one's one per `afterMs`.
+ *
+ * The bookmarks' cadence is still learnt, as the etcd side learns its progress notifications':
+ * from the gaps between bookmarks on one stream (known after two bookmarks; the largest of the
+ * last three gaps, so the odd early bookmark, e.g. the one a server sends just before the
+ * watch's timeout, does not shrink it); once known, a stream silent for three of those gaps (at
+ * least `timeoutMs`) is given up, which bounds a stall when `afterMs` is set long. The cadence
+ * outlives one stream, so a re-opened one is watched from its first moment.
+ *
+ * Defaults (5 s, 3 s): a silent stream is renewed 5 s after its last word; a stalled one is
+ * then replaced within milliseconds, an unreachable server given up at 8 s, which leaves ~2 s of
+ * the 10 s budget for re-opening the watch (a new connection, TLS, the response's head) and
+ * applying what it brings. A healthy server sends a watch's head in milliseconds; 3 s is far
+ * above that (a new TLS handshake included), yet short of the budget.
  * FLANNEL_KUBE_WATCH_PROBE_SEC and FLANNEL_KUBE_WATCH_PROBE_TIMEOUT_SEC change them.
  */
 import { ConfigError, errorMessage } from '../../errors.js';
-import type { KubeApi } from './kube-api.js';
 
 export const DEFAULT_WATCH_PROBE_AFTER_MS = 5_000;
 export const DEFAULT_WATCH_PROBE_TIMEOUT_MS = 3_000;
@@ -69,7 +79,12 @@ export class BookmarkCadence {
 }
 
 export interface WatchSilenceProbeOptions {
-  readonly api: Pick<KubeApi, 'probe'>;
+  /**
+   * Opens a new stream from the last resourceVersion on a fresh connection and switches to it;
+   * resolves once switched, rejects when the new stream's head did not come before `deadline`
+   * aborted (the attempt then given up). Undefined: no renewal, only the bookmark cadence.
+   */
+  readonly renew: ((deadline: AbortSignal) => Promise<void>) | undefined;
   /** The watch's own scope: aborted, the probe stops. */
   readonly signal: AbortSignal;
   readonly afterMs: number;
@@ -82,8 +97,8 @@ export interface WatchSilenceProbeOptions {
 
 /** One watch's probe; heard() on every event, stop() when the watch ends. */
 export class WatchSilenceProbe {
-  /** Probes sent, for tests and logs. */
-  probes = 0;
+  /** Renewals attempted, for tests and logs. */
+  renewals = 0;
   private timer: NodeJS.Timeout | undefined;
   private silence: NodeJS.Timeout | undefined;
   private lastHeardAt: number;
@@ -99,7 +114,7 @@ export class WatchSilenceProbe {
       return;
     }
     o.signal.addEventListener('abort', () => this.stop(), { once: true });
-    if (o.api.probe !== undefined) this.schedule(o.afterMs);
+    if (o.renew !== undefined) this.schedule(o.afterMs);
     this.armSilence();
   }
 
@@ -133,11 +148,11 @@ export class WatchSilenceProbe {
 
   private schedule(delayMs: number): void {
     if (this.done) return;
-    this.timer = setTimeout(() => void this.probe(), delayMs);
+    this.timer = setTimeout(() => void this.renew(), delayMs);
     this.timer.unref();
   }
 
-  private async probe(): Promise<void> {
+  private async renew(): Promise<void> {
     const { afterMs, timeoutMs } = this.o;
     // The stream spoke within the interval: its connection works, no request this round.
     const quietMs = this.now() - this.lastHeardAt;
@@ -145,18 +160,23 @@ export class WatchSilenceProbe {
       this.schedule(afterMs - quietMs);
       return;
     }
-    this.probes++;
+    this.renewals++;
     // A timer of our own rather than AbortSignal.timeout, so that tests can drive it with mock timers.
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     try {
-      await this.o.api.probe!(AbortSignal.any([this.o.signal, deadline.signal]));
+      await this.o.renew!(AbortSignal.any([this.o.signal, deadline.signal]));
     } catch (err) {
-      if (!this.done && !this.o.signal.aborted) this.fail(`silent for ${afterMs} ms and the API server did not answer a probe within ${timeoutMs} ms: ${errorMessage(err)}`);
+      if (!this.done && !this.o.signal.aborted) this.fail(`silent for ${afterMs} ms and the API server did not answer a renewed watch within ${timeoutMs} ms: ${errorMessage(err)}`);
       return;
     } finally {
       clearTimeout(timer);
     }
+    // The new stream is the one watched now: its opening is its first word.
+    if (this.done) return;
+    this.lastHeardAt = this.now();
+    this.lastBookmarkAt = 0;
+    this.armSilence();
     this.schedule(afterMs);
   }
 

@@ -1,9 +1,9 @@
 /**
- * The node watch's silence deadline with its default settings (5 s of silence, then /version
- * with 3 s to answer), on mock timers: a silent stream whose server does not answer is given
- * up within 10 s; a stream that speaks costs no probe; a server that answers keeps a silent
- * stream; a learnt bookmark cadence gives up a stalled stream whose server still answers.
- * And FLANNEL_KUBE_WATCH_PROBE_SEC / _TIMEOUT_SEC.
+ * The node watch's silence deadline with its default settings (5 s of silence, then a renewed
+ * watch with 3 s for its head), on mock timers: a silent stream whose renewal gets no answer is
+ * given up within 10 s; a stream that speaks costs no renewal; a renewal that is answered
+ * restarts the silence count (one renewal per 5 s of silence); a learnt bookmark cadence gives
+ * up a stalled stream. And FLANNEL_KUBE_WATCH_PROBE_SEC / _TIMEOUT_SEC.
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
@@ -16,11 +16,11 @@ import {
   watchProbeFromEnv,
 } from '../../../../src/subnet/kube/watch-silence-probe.js';
 
-/** A server whose /version answers (or hangs until the probe's deadline aborts it). */
+/** A renewal that switches at once (a server that answers) or hangs until its deadline aborts it. */
 function fakeApi(answers: () => boolean) {
   const api = {
     probes: [] as number[],
-    probe(signal: AbortSignal): Promise<void> {
+    renew: (signal: AbortSignal): Promise<void> => {
       api.probes.push(Date.now());
       if (answers()) return Promise.resolve();
       return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
@@ -51,7 +51,7 @@ describe('watch silence probe (defaults, mock timers)', () => {
   const start = (api: ReturnType<typeof fakeApi>, cadence = new BookmarkCadence()) => {
     const abandoned: { at: number; why: string }[] = [];
     const probe = new WatchSilenceProbe({
-      api,
+      renew: api.renew,
       signal: ac.signal,
       afterMs: DEFAULT_WATCH_PROBE_AFTER_MS,
       timeoutMs: DEFAULT_WATCH_PROBE_TIMEOUT_MS,
@@ -61,7 +61,7 @@ describe('watch silence probe (defaults, mock timers)', () => {
     return { probe, abandoned };
   };
 
-  it('gives up a silent stream whose server does not answer within 10 s of its last word (5 s + 3 s)', async () => {
+  it('gives up a silent stream whose renewal gets no answer within 10 s of its last word (5 s + 3 s)', async () => {
     const api = fakeApi(() => false);
     const t0 = Date.now();
     const { probe, abandoned } = start(api);
@@ -70,34 +70,34 @@ describe('watch silence probe (defaults, mock timers)', () => {
     const quietFrom = Date.now();
     await advance(7_900);
     assert.equal(abandoned.length, 0, 'not before the probe deadline');
-    assert.deepEqual(api.probes, [quietFrom + 5_000], 'one probe, 5 s after the last event');
+    assert.deepEqual(api.probes, [quietFrom + 5_000], 'one renewal, 5 s after the last event');
     await advance(200);
     assert.equal(abandoned.length, 1);
     const took = abandoned[0]!.at - quietFrom;
     assert.equal(took, 8_000);
     assert.ok(took <= 10_000);
-    assert.match(abandoned[0]!.why, /did not answer a probe within 3000 ms/);
+    assert.match(abandoned[0]!.why, /did not answer a renewed watch within 3000 ms/);
     await advance(30_000);
     assert.equal(abandoned.length, 1, 'given up once');
-    assert.equal(api.probes.length, 1, 'no probe after giving up');
+    assert.equal(api.probes.length, 1, 'no renewal after giving up');
     assert.ok(t0 > 0);
   });
 
-  it('sends no probe while events flow (one a second for two minutes), then one 5 s into the silence', async () => {
+  it('sends no renewal while events flow (one a second for two minutes), then one 5 s into the silence', async () => {
     const api = fakeApi(() => true);
     const { probe, abandoned } = start(api);
     for (let s = 0; s < 120; s++) {
       await advance(1_000, 250);
       probe.heard(false);
     }
-    assert.equal(api.probes.length, 0, 'no probe while the stream speaks');
+    assert.equal(api.probes.length, 0, 'no renewal while the stream speaks');
     const quietFrom = Date.now();
     await advance(5_000);
     assert.deepEqual(api.probes, [quietFrom + 5_000]);
     assert.equal(abandoned.length, 0);
   });
 
-  it('keeps a silent stream open while the server answers: one probe per 5 s of silence', async () => {
+  it('keeps renewing a silent stream while the server answers: one renewal per 5 s of silence', async () => {
     const api = fakeApi(() => true);
     const { abandoned } = start(api);
     await advance(60_000, 500);
@@ -105,7 +105,7 @@ describe('watch silence probe (defaults, mock timers)', () => {
     assert.equal(abandoned.length, 0);
   });
 
-  it('learns the bookmark cadence and gives up a stream silent for three intervals though the server answers', async () => {
+  it('learns the bookmark cadence and gives up a stream silent for three intervals, before its renewal is due', async () => {
     const api = fakeApi(() => true);
     const cadence = new BookmarkCadence();
     const { probe, abandoned } = start(api, cadence);
@@ -126,10 +126,12 @@ describe('watch silence probe (defaults, mock timers)', () => {
 
   it('a re-opened stream is guarded by the learnt cadence from its first moment', async () => {
     const cadence = new BookmarkCadence();
-    cadence.add(2_000);
+    cadence.add(1_500);
     const { abandoned } = start(fakeApi(() => true), cadence);
-    await advance(6_100);
-    assert.equal(abandoned.length, 1);
+    await advance(4_400);
+    assert.equal(abandoned.length, 0);
+    await advance(200);
+    assert.equal(abandoned.length, 1, 'three intervals (4.5 s) after it opened');
   });
 });
 
