@@ -245,6 +245,13 @@ export async function layGoVxlanV6Device(cluster: Cluster, host: number, o: { su
   ]);
   await cluster.exec(host, ['sysctl', '-qw', `net.ipv6.conf.${dev.replace('.', '/')}.accept_ra=0`]);
   await ipBatch(cluster, host, [`addr add ${o.subnet6.ip.toString()}/128 dev ${dev}`, `link set ${dev} up`]);
+  // A Go host that has run a while has long finished duplicate address detection; its end (the
+  // address losing "tentative", the kernel adding its local route) must not fall into a test's
+  // watch of the data path.
+  await poll(async () => (await cluster.exec(host, ['ip', '-6', 'addr', 'show', 'dev', dev, 'tentative'])).stdout.trim() === '', {
+    what: `${dev}: duplicate address detection of ${o.subnet6.ip.toString()} done`,
+    timeoutMs: 10_000,
+  });
 }
 
 /** Go flannel's entries for one IPv6 vxlan peer on flannel-v6.<vni>: route onlink, permanent neighbour, FDB to its public IPv6. */
