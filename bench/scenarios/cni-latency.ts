@@ -40,6 +40,10 @@ interface Sample {
   wallMs: number;
   /** Process start to answer, from the log line. */
   totalMs: number;
+  /** Process start until the plugin's main began (Node's start-up and loading the code), from the log line. */
+  nodeStartMs: number;
+  /** The plugin's own work after its main began, less the delegate, from the log line. */
+  flannelMs: number;
   delegateMs: number;
 }
 
@@ -175,6 +179,8 @@ async function measure(ctx: ScenarioContext, s: CniScenario, subject: Subject): 
       { metric: `${subject.label} ${verb}: delegate (p50)`, value: round(percentile(xs.map((x) => x.delegateMs), 0.5), 1), unit: 'ms', note: `p95 ${round(percentile(xs.map((x) => x.delegateMs), 0.95), 1)} ms; bridge + host-local, spawn to exit` },
       { metric: `${subject.label} ${verb}: wall, as the caller sees it (p50)`, value: round(percentile(xs.map((x) => x.wallMs), 0.5), 1), unit: 'ms' },
       { metric: `${subject.label} ${verb}: process start to answer, minus the delegate (p50)`, value: round(percentile(xs.map((x) => x.totalMs - x.delegateMs), 0.5), 1), unit: 'ms', note: 'from the log line: without exec before Node starts and exit after the answer' },
+      { metric: `${subject.label} ${verb}: of which start-up until the plugin's main (p50)`, value: round(percentile(xs.map((x) => x.nodeStartMs), 0.5), 1), unit: 'ms', note: `p95 ${round(percentile(xs.map((x) => x.nodeStartMs), 0.95), 1)} ms; Node's start-up and loading the plugin's code` },
+      { metric: `${subject.label} ${verb}: of which the plugin's own work (p50)`, value: round(percentile(xs.map((x) => x.flannelMs), 0.5), 1), unit: 'ms', note: `p95 ${round(percentile(xs.map((x) => x.flannelMs), 0.95), 1)} ms; after its main began, less the delegate` },
     );
   }
   for (const [j, b] of subject.bare.entries()) {
@@ -192,7 +198,7 @@ async function timed(s: CniScenario, subject: Subject, verb: 'ADD' | 'DEL', i: n
   if (r.exitCode !== 0) throw new Error(`${subject.label} ${verb} ${containerId}: exit ${r.exitCode}: ${r.stdout}${r.stderr}`);
   const m = TIMING.exec(r.stderr);
   if (!m) throw new Error(`${subject.label} ${verb} ${containerId}: no timing line in stderr: ${r.stderr}`);
-  return { wallMs, totalMs: Number(m[1]), delegateMs: Number(m[4]) };
+  return { wallMs, totalMs: Number(m[1]), nodeStartMs: Number(m[2]), flannelMs: Number(m[3]), delegateMs: Number(m[4]) };
 }
 
 /** Wall time of `argv` run in the host namespace, as the plugin is run. */
