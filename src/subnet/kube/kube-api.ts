@@ -56,13 +56,6 @@ export interface KubeApi {
   patchNodeStatus(name: string, patch: object, signal: AbortSignal): Promise<void>;
   /** GET /api/v1/namespaces/{namespace}/pods/{name}; resolves to the pod's spec.nodeName ('' if unset). */
   readPodNodeName(namespace: string, name: string, signal: AbortSignal): Promise<string>;
-  /**
-   * GET /version: whether the API server answers at all (any HTTP status counts; the path is
-   * readable by every client under the default system:public-info-viewer role, so it needs no
-   * grant in deploy/). Rejects when no answer comes. Optional; the node watch no longer uses it
-   * (a silent watch is renewed instead: watch-silence-probe.ts).
-   */
-  probe?(signal: AbortSignal): Promise<void>;
   /** Closes kept-alive connections. */
   close(): void;
 }

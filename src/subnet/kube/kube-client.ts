@@ -155,15 +155,6 @@ export class HttpKubeApi implements KubeApi {
     signal.throwIfAborted();
   }
 
-  async probe(signal: AbortSignal): Promise<void> {
-    const endpoint = `${this.server}/version`;
-    try {
-      await readText(await this.http.open({ method: 'GET', path: '/version', signal }), 0);
-    } catch (err) {
-      throw translate(err, endpoint, 'GET /version', signal);
-    }
-  }
-
   async patchNodeStatus(name: string, patch: object, signal: AbortSignal): Promise<void> {
     const endpoint = `${this.server}/api/v1/nodes/${name}/status`;
     const what = `patch node ${JSON.stringify(name)} status`;
