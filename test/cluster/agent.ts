@@ -100,6 +100,11 @@ export class Agent {
     return (opts.all ? buf : buf.subarray(this.#proc.logOffset)).toString('utf8');
   }
 
+  /** The error lines (klog `E`) of this run's log. */
+  async readErrors(): Promise<string[]> {
+    return (await this.readLog()).split('\n').filter((l) => /^E\d{4} /.test(l));
+  }
+
   /**
    * Waits until subnet.env exists and holds FLANNEL_SUBNET; returns it parsed. With `fresh`,
    * only a file written after this agent started counts. Fails early if the agent exits.

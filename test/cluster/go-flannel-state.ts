@@ -5,6 +5,7 @@
  * vxlan device and its per-peer entries, host-gw routes, the FLANNEL-POSTRTG / FLANNEL-FWD chains).
  * Test side only: the product never shells out to these tools.
  */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -170,6 +171,13 @@ async function restoreChains(cluster: Cluster, host: number, tool: string, { nat
 /** The flannel lines (`-A` of FLANNEL chains or jumps to them) of `iptables-save -t <table>`, in order. */
 export async function flannelRuleLines(cluster: Cluster, host: number, table: 'nat' | 'filter'): Promise<string[]> {
   return ruleLines(cluster, host, 'iptables-save', table);
+}
+
+/** Asserts host's iptables hold Go's flannel chains for `subnet` exactly once (nat and filter). */
+export async function assertGoChainsKept(cluster: Cluster, host: number, network: IPNetwork, subnet: IPNetwork): Promise<void> {
+  const want = goChainLines(network, subnet);
+  assert.deepEqual(await flannelRuleLines(cluster, host, 'nat'), want.nat, 'nat chains taken over, no duplicates');
+  assert.deepEqual(await flannelRuleLines(cluster, host, 'filter'), want.filter, 'filter chains taken over, no duplicates');
 }
 
 /** The same from `ip6tables-save -t <table>`. */

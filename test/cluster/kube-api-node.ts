@@ -47,8 +47,16 @@ export async function startClusterKubeApi(cluster: Cluster, opts: FakeKubeApiSer
   const url = await server.listen({ handle, host: nodeAddress(KUBE_API_SUFFIX) });
   signal.addEventListener('abort', () => void server.close(), { once: true });
   const kubeconfigFile = join(cluster.tmpDir, 'kubeconfig');
+  await writeKubeconfig(kubeconfigFile, url);
+  const netConfFile = join(cluster.tmpDir, 'net-conf.json');
+  const writeNetConf = (conf: unknown) => writeFile(netConfFile, JSON.stringify(conf));
+  return { server, ns, url, kubeconfigFile, netConfFile, writeNetConf };
+}
+
+/** Writes a kubeconfig for agents: server `url`, bearer token KUBE_TOKEN. */
+export async function writeKubeconfig(file: string, url: string): Promise<void> {
   await writeFile(
-    kubeconfigFile,
+    file,
     JSON.stringify({
       apiVersion: 'v1',
       kind: 'Config',
@@ -58,9 +66,6 @@ export async function startClusterKubeApi(cluster: Cluster, opts: FakeKubeApiSer
       'current-context': 'e2e',
     }),
   );
-  const netConfFile = join(cluster.tmpDir, 'net-conf.json');
-  const writeNetConf = (conf: unknown) => writeFile(netConfFile, JSON.stringify(conf));
-  return { server, ns, url, kubeconfigFile, netConfFile, writeNetConf };
 }
 
 /** The agent arguments for kube mode (appended after the harness defaults). */

@@ -24,7 +24,6 @@
  * so the file takes about FAULT_SEC plus ~20 s. Needs root.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { IPNetwork } from '../../src/ip/ip-network.js';
@@ -32,7 +31,7 @@ import { startFaultProxy, type RunningFaultProxy } from '../support/fault-proxy.
 import { poll } from '../support/poll.js';
 import { expectedHostState, hostFacts, readHostState, waitForSubnetEnv, type DatapathSpec, type HostFacts } from './datapath-checks.js';
 import { createCluster, type Agent, type Cluster } from './harness.js';
-import { KUBE_API_PORT, KUBE_API_SUFFIX, KUBE_TOKEN, kubeAgentArgs, startClusterKubeApi, type ClusterKubeApi } from './kube-api-node.js';
+import { KUBE_API_PORT, KUBE_API_SUFFIX, kubeAgentArgs, startClusterKubeApi, writeKubeconfig, type ClusterKubeApi } from './kube-api-node.js';
 import { podIp, pingAll, startPingStream } from './pod-traffic.js';
 import { addPod, type Pod } from './pods.js';
 import { nodeAddress } from './underlay.js';
@@ -80,17 +79,7 @@ describe(`kube mode when the API server goes quiet (blackhole, stall, drop; ${FA
   /** A kubeconfig whose server is `url` (the agent's own proxy). */
   const kubeconfig = async (i: number, url: string): Promise<string> => {
     const file = join(cluster.tmpDir, `kubeconfig-h${i}`);
-    await writeFile(
-      file,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'e2e', cluster: { server: url } }],
-        users: [{ name: 'flannel', user: { token: KUBE_TOKEN } }],
-        contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: 'flannel' } }],
-        'current-context': 'e2e',
-      }),
-    );
+    await writeKubeconfig(file, url);
     return file;
   };
   const start = (i: number, kubeconfigFile: string) => {

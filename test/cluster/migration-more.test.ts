@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { IPNetwork } from '../../src/ip/ip-network.js';
 import { poll } from '../support/poll.js';
-import { parseSubnetEnv, type Agent } from './agent.js';
+import { parseSubnetEnv } from './agent.js';
 import {
   NETWORK_V4,
   NETWORK_V6,
@@ -72,11 +72,6 @@ const TUN_ADDON = fileURLToPath(new URL('../../native/tun.node', import.meta.url
 
 async function readEnv(cluster: Cluster, host: number): Promise<Record<string, string>> {
   return parseSubnetEnv(await readFile(goPrivatePath(cluster, host, SUBNET_FILE), 'utf8'));
-}
-
-/** Agent errors (klog `E` lines). */
-async function logErrors(agent: Agent): Promise<string[]> {
-  return (await agent.readLog()).split('\n').filter((l) => /^E\d{4} /.test(l));
 }
 
 interface TimedPing {
@@ -236,7 +231,7 @@ describe('migrating a dual-stack vxlan host from Go flannel to flannel-ts and ba
     assert.deepEqual(await flannelRuleLines(cluster, 1, 'filter'), goChainLines(NETWORK, GO_SUBNET).filter);
     assert.deepEqual(await flannelRuleLines6(cluster, 1, 'nat'), goChainLines6(NETWORK6, GO_SUBNET6).nat, 'ip6tables nat chains kept, no duplicates');
     assert.deepEqual(await flannelRuleLines6(cluster, 1, 'filter'), goChainLines6(NETWORK6, GO_SUBNET6).filter);
-    assert.deepEqual(await logErrors(agent), []);
+    assert.deepEqual(await agent.readErrors(), []);
   });
 
   it("rolls back: SIGTERM leaves Go's lease, devices, entries and chains in both families", async () => {
@@ -352,7 +347,7 @@ describe('migrating a udp host from Go flannel to flannel-ts and back', { skip: 
     assert.deepEqual(await readAddresses(cluster, 1, 'flannel0', 4), ['10.5.77.0/32']);
     assert.deepEqual(await flannelRuleLines(cluster, 1, 'nat'), goChainLines(NETWORK, GO_SUBNET).nat);
     assert.deepEqual(await flannelRuleLines(cluster, 1, 'filter'), goChainLines(NETWORK, GO_SUBNET).filter);
-    assert.deepEqual(await logErrors(agent), []);
+    assert.deepEqual(await agent.readErrors(), []);
   });
 
   it('rolls back: SIGTERM leaves the lease and subnet.env in Go format; Go flannel takes over within the bound', async () => {
@@ -451,7 +446,7 @@ describe('migrating an extension host from Go flannel to flannel-ts and back', {
     assert.equal((await readLeases(cluster)).size, 2, 'no second lease for host 1');
     assert.deepEqual(await readEnv(cluster, 1), parseSubnetEnv(goEnv), 'subnet.env: same subnet');
     assert.deepEqual(await flannelRuleLines(cluster, 1, 'nat'), goChainLines(NETWORK, GO_SUBNET).nat);
-    assert.deepEqual(await logErrors(agent), []);
+    assert.deepEqual(await agent.readErrors(), []);
   });
 
   it("rolls back: SIGTERM leaves Go's lease, subnet.env and the routes", async () => {
