@@ -4,6 +4,7 @@ import type { Lease, LeaseAttrs, LeaseEvent } from '../lease/lease.js';
 import type { KernelOps } from '../kernel/kernel-ops.js';
 import type { Logger } from '../log/logger.js';
 import type { ExternalInterface } from '../net/external-interface.js';
+import type { StoredBackendData } from '../subnet/subnet-manager.js';
 
 /** What a backend gets to build its network: no globals, everything passed in. */
 export interface BackendContext {
@@ -18,6 +19,8 @@ export interface BackendContext {
   readonly resyncMs: number;
   /** Where PeerNetwork reports peers programmed and reconciles (nothing when absent). */
   readonly metrics?: PeerMetrics;
+  /** The backend data this host published before, if the store keeps it (kube); see SubnetManager. */
+  readonly storedBackendData?: (signal: AbortSignal) => Promise<StoredBackendData>;
 }
 
 /** A running network: this host's lease plus the loop that keeps the data path in line with peers. */

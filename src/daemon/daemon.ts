@@ -113,6 +113,7 @@ export async function runDaemon(cfg: DaemonConfig, deps: DaemonDeps, signal: Abo
             },
             resyncMs: DATA_PATH_RESYNC_MS,
             metrics: metrics === NO_METRICS ? undefined : peerMetricsOf(metrics, backend.type),
+            storedBackendData: sm.storedBackendData?.bind(sm),
           },
           scope.signal,
         );

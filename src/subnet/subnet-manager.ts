@@ -10,6 +10,12 @@ export type LeaseWatchResult =
   | { readonly kind: 'events'; readonly events: readonly LeaseEvent[] }
   | { readonly kind: 'snapshot'; readonly leases: readonly Lease[] };
 
+/** A host's previously published backend data, per family (undefined: none or not JSON). */
+export interface StoredBackendData {
+  readonly data?: unknown;
+  readonly v6Data?: unknown;
+}
+
 export interface AcquireOptions {
   readonly signal?: AbortSignal | undefined;
   /** A subnet to prefer when this host has no lease yet (from subnet.env, or a lost lease). */
@@ -32,5 +38,11 @@ export interface SubnetManager {
    * condition to false here (flannel's CompleteLease). Optional: etcd has nothing to do.
    */
   onReady?(lease: Lease, signal: AbortSignal): Promise<void>;
+  /**
+   * The backend data this host published before (kube: the node's backend-data and
+   * backend-v6-data annotations, parsed), so a backend re-creating its device keeps the VtepMAC
+   * peers know (flannel's GetStoredMacAddresses). Optional: etcd has none.
+   */
+  storedBackendData?(signal: AbortSignal): Promise<StoredBackendData>;
   close(): void;
 }

@@ -34,14 +34,22 @@ export class VxlanBackend implements Backend {
     const ext = await kernel.linkByName(ctx.extIface.name, { signal });
     const devices: { v4?: VxlanDevice; v6?: VxlanDevice } = {};
     const mtus: number[] = [];
+    // As flannel (GetStoredMacAddresses): a device that has to be created takes the VtepMAC
+    // this host published before, so peers' neighbour and FDB entries stay right.
+    const stored = (await ctx.storedBackendData?.(signal)) ?? {};
     const make = async (family: 4 | 6, local: IPAddress | undefined) => {
       if (!local) throw new InterfaceError(`vxlan: interface ${ext.name} has no IPv${family} address for the tunnel`);
       const mtu = cfg.mtu || ext.mtu - (family === 4 ? VXLAN_ENCAP_OVERHEAD_V4 : VXLAN_ENCAP_OVERHEAD_V6);
       mtus.push(mtu);
+      const name = vxlanDeviceName(cfg.vni, family);
+      const published = family === 4 ? stored.data : stored.v6Data;
+      const mac = published && typeof published === 'object' && 'VtepMAC' in published ? vtepMac(published) : undefined;
+      if (typeof mac === 'object') log.warn(`${name}: not reusing the stored backend data's MAC: ${mac.problem}`);
+      else if (mac) log.info(`${name}: MAC ${mac} from the stored backend data, for the device if it is created`);
       const dev = new VxlanDevice(
         kernel,
         {
-          name: vxlanDeviceName(cfg.vni, family),
+          name,
           vni: cfg.vni,
           port: cfg.port || undefined,
           local,
@@ -49,6 +57,7 @@ export class VxlanBackend implements Backend {
           learning: cfg.learning,
           gbp: cfg.gbp,
           mtu,
+          hardwareAddr: typeof mac === 'string' ? mac : undefined,
         },
         family,
         log,

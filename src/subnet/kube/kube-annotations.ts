@@ -114,3 +114,19 @@ export function changedAnnotations(
   }
   return any ? changed : undefined;
 }
+
+/**
+ * The backend data a node published before (its backend-data and backend-v6-data annotations,
+ * parsed), for flannel's GetStoredMacAddresses: a missing or unparsable one is undefined.
+ */
+export function storedBackendData(annotations: Readonly<Record<string, string>>, keys: AnnotationKeys): { data?: unknown; v6Data?: unknown } {
+  const parse = (text: string | undefined): unknown => {
+    if (!text) return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return undefined;
+    }
+  };
+  return { data: parse(annotations[keys.backendData]), v6Data: parse(annotations[keys.backendV6Data]) };
+}

@@ -12,9 +12,9 @@ import { ConfigError, FlannelError, StoreError, errorMessage } from '../../error
 import type { IPNetwork } from '../../ip/ip-network.js';
 import { leaseKey, type Lease, type LeaseAttrs, type LeaseEvent } from '../../lease/lease.js';
 import type { Logger } from '../../log/logger.js';
-import type { AcquireOptions, LeaseWatchResult, SubnetManager } from '../subnet-manager.js';
+import type { AcquireOptions, LeaseWatchResult, StoredBackendData, SubnetManager } from '../subnet-manager.js';
 import { KubeErrorCode, type KubeApi } from './kube-api.js';
-import { allKeys, annotationKeys, changedAnnotations, desiredAnnotations, type AnnotationKeys } from './kube-annotations.js';
+import { allKeys, annotationKeys, changedAnnotations, desiredAnnotations, storedBackendData, type AnnotationKeys } from './kube-annotations.js';
 import { nodeSubnets, nodeToLease, type NodeInfo, type NodeSubnets } from './kube-node.js';
 import { LeaseFeed } from './lease-feed.js';
 import { NodeInformer, type NodeInformerOptions } from './node-informer.js';
@@ -118,6 +118,22 @@ export class KubeSubnetManager implements SubnetManager {
       attrs,
       expiration: undefined,
     };
+  }
+
+  /**
+   * This node's backend-data and backend-v6-data annotations, parsed (flannel's
+   * GetStoredMacAddresses): a re-created vxlan device takes the VtepMAC peers already know.
+   * Nothing when the node list cannot be had (flannel logs the error and goes on).
+   */
+  async storedBackendData(signal: AbortSignal): Promise<StoredBackendData> {
+    try {
+      await this.informer.waitForSync(signal, this.opts.syncTimeoutMs ?? 60_000);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      this.log.warn(`reading node ${JSON.stringify(this.opts.nodeName)}'s stored backend data: ${errorMessage(err)}`);
+      return {};
+    }
+    return storedBackendData(this.informer.get(this.opts.nodeName)?.annotations ?? {}, this.keys);
   }
 
   /** Kube leases do not expire (flannel's RenewLease is unimplemented). */
