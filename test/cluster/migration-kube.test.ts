@@ -312,6 +312,20 @@ describe('migrating a dual-stack vxlan node from Go flannel to flannel-ts and ba
     assert.deepEqual(await flannelRuleLines6(cluster, 1, 'filter'), goChainLines6(NETWORK6, cidr6(1)).filter);
     await pingAll(pods, [4, 6]);
   });
+
+  it("devices gone (a reboot): flannel-ts re-creates them with the VtepMACs of node-1's annotations, as Go's GetStoredMacAddresses does", async () => {
+    const { cluster, api } = w;
+    await cluster.exec(1, ['ip', '-batch', '-'], { input: 'link del flannel.1\nlink del flannel-v6.1\n' });
+    const agent = cluster.startAgent(1, { args: kubeAgentArgs(api, ['-ip-masq', `-subnet-file=${SUBNET_FILE}`]), env: { NODE_NAME: 'node-1' } });
+    await agent.waitForLog(/acquired lease/, { timeoutMs: 10_000 });
+    await waitForHostState(cluster, 1, spec, expectedHostState(cluster, spec, 1, facts));
+    assert.equal((await readLink(cluster, 1, 'flannel.1'))?.address, GO_MAC);
+    assert.equal((await readLink(cluster, 1, 'flannel-v6.1'))?.address, GO_MAC6);
+    assert.deepEqual(w.annotationsOf('node-1'), goAnnotations, 'annotations not rewritten: peers keep their entries');
+    await pingAll(pods, [4, 6]);
+    assert.deepEqual(await logErrors(agent), []);
+    assert.equal(await agent.stop('SIGTERM'), 0);
+  });
 });
 
 /**
