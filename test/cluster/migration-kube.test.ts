@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { IPNetwork } from '../../src/ip/ip-network.js';
 import { poll } from '../support/poll.js';
-import { parseSubnetEnv, type Agent } from './agent.js';
+import { parseSubnetEnv } from './agent.js';
 import {
   NETWORK_V4,
   NETWORK_V6,
@@ -23,9 +23,9 @@ import {
   type HostFacts,
 } from './datapath-checks.js';
 import {
+  assertGoChainsKept,
   flannelRuleLines,
   flannelRuleLines6,
-  goChainLines,
   goChainLines6,
   goPrivatePath,
   goSubnetEnv,
@@ -63,11 +63,6 @@ const FLANNEL_IS_UP = { type: 'NetworkUnavailable', status: 'False', reason: 'Fl
 
 async function readEnv(cluster: Cluster, host: number): Promise<Record<string, string>> {
   return parseSubnetEnv(await readFile(goPrivatePath(cluster, host, SUBNET_FILE), 'utf8'));
-}
-
-/** Agent errors (klog `E` lines). */
-async function logErrors(agent: Agent): Promise<string[]> {
-  return (await agent.readLog()).split('\n').filter((l) => /^E\d{4} /.test(l));
 }
 
 interface TimedPing {
@@ -272,11 +267,10 @@ describe('migrating a dual-stack vxlan node from Go flannel to flannel-ts and ba
     assert.equal(env.FLANNEL_SUBNET, '10.5.1.1/24');
     assert.equal(env.FLANNEL_IPV6_SUBNET, 'fc00:5:0:1::1/64');
     await poll(async () => (await flannelRuleLines6(cluster, 1, 'filter')).length > 0, { what: 'host 1 ip6tables rules', timeoutMs: 3000 });
-    assert.deepEqual(await flannelRuleLines(cluster, 1, 'nat'), goChainLines(NETWORK, cidr(1)).nat, 'nat chains kept, no duplicates');
-    assert.deepEqual(await flannelRuleLines(cluster, 1, 'filter'), goChainLines(NETWORK, cidr(1)).filter);
+    await assertGoChainsKept(cluster, 1, NETWORK, cidr(1));
     assert.deepEqual(await flannelRuleLines6(cluster, 1, 'nat'), goChainLines6(NETWORK6, cidr6(1)).nat, 'ip6tables nat chains kept, no duplicates');
     assert.deepEqual(await flannelRuleLines6(cluster, 1, 'filter'), goChainLines6(NETWORK6, cidr6(1)).filter);
-    assert.deepEqual(await logErrors(agent), []);
+    assert.deepEqual(await agent.readErrors(), []);
   });
 
   it('rolls back: SIGTERM leaves node-1, the devices, entries, chains and subnet.env as Go flannel expects them', async () => {
@@ -306,8 +300,7 @@ describe('migrating a dual-stack vxlan node from Go flannel to flannel-ts and ba
     assert.deepEqual(await readAddresses(cluster, 1, 'flannel.1', 4), ['10.5.1.0/32']);
     assert.deepEqual(await readAddresses(cluster, 1, 'flannel-v6.1', 6), ['fc00:5:0:1::/128']);
     await waitForHostState(cluster, 1, spec, expectedHostState(cluster, spec, 1, facts), 1000);
-    assert.deepEqual(await flannelRuleLines(cluster, 1, 'nat'), goChainLines(NETWORK, cidr(1)).nat);
-    assert.deepEqual(await flannelRuleLines(cluster, 1, 'filter'), goChainLines(NETWORK, cidr(1)).filter);
+    await assertGoChainsKept(cluster, 1, NETWORK, cidr(1));
     assert.deepEqual(await flannelRuleLines6(cluster, 1, 'nat'), goChainLines6(NETWORK6, cidr6(1)).nat);
     assert.deepEqual(await flannelRuleLines6(cluster, 1, 'filter'), goChainLines6(NETWORK6, cidr6(1)).filter);
     await pingAll(pods, [4, 6]);
@@ -323,7 +316,7 @@ describe('migrating a dual-stack vxlan node from Go flannel to flannel-ts and ba
     assert.equal((await readLink(cluster, 1, 'flannel-v6.1'))?.address, GO_MAC6);
     assert.deepEqual(w.annotationsOf('node-1'), goAnnotations, 'annotations not rewritten: peers keep their entries');
     await pingAll(pods, [4, 6]);
-    assert.deepEqual(await logErrors(agent), []);
+    assert.deepEqual(await agent.readErrors(), []);
     assert.equal(await agent.stop('SIGTERM'), 0);
   });
 });
@@ -411,9 +404,8 @@ describe('migrating a host-gw node from Go flannel to flannel-ts and back (kube 
     assert.deepEqual(networkCondition(w.node1().conditions), [FLANNEL_IS_UP]);
     assert.deepEqual(await readEnv(cluster, 1), parseSubnetEnv(goEnv), 'subnet.env: same subnet, MTU 1500');
     await poll(async () => (await flannelRuleLines(cluster, 1, 'filter')).length > 0, { what: 'host 1 iptables rules', timeoutMs: 3000 });
-    assert.deepEqual(await flannelRuleLines(cluster, 1, 'nat'), goChainLines(NETWORK, cidr(1)).nat, 'nat chains kept, no duplicates');
-    assert.deepEqual(await flannelRuleLines(cluster, 1, 'filter'), goChainLines(NETWORK, cidr(1)).filter);
-    assert.deepEqual(await logErrors(agent), []);
+    await assertGoChainsKept(cluster, 1, NETWORK, cidr(1));
+    assert.deepEqual(await agent.readErrors(), []);
   });
 
   it("rolls back: SIGTERM leaves node-1, the route, the chains and subnet.env as Go flannel's", async () => {
@@ -424,8 +416,7 @@ describe('migrating a host-gw node from Go flannel to flannel-ts and back (kube 
     assert.deepEqual(w.annotationsOf('node-1'), goAnnotations);
     assert.deepEqual(await readEnv(cluster, 1), parseSubnetEnv(goEnv));
     await waitForHostState(cluster, 1, spec, expectedHostState(cluster, spec, 1, facts), 1000);
-    assert.deepEqual(await flannelRuleLines(cluster, 1, 'nat'), goChainLines(NETWORK, cidr(1)).nat);
-    assert.deepEqual(await flannelRuleLines(cluster, 1, 'filter'), goChainLines(NETWORK, cidr(1)).filter);
+    await assertGoChainsKept(cluster, 1, NETWORK, cidr(1));
     await pingAll(pods, [4]);
   });
 });
