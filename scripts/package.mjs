@@ -184,11 +184,12 @@ function esbuildOptions(buildInfo, entry, outfile, split) {
     metafile: true,
     define: {
       __FLANNEL_TS_BUILD__: JSON.stringify(buildInfo),
-      'import.meta.url': '__flannel_ts_module_url',
+      'import.meta.url': '__flannel_ts_module.url',
     },
     // import.meta.url has no meaning in a SEA main: module-relative files are not there. Point it
     // at the executable, so computing such a URL is harmless (nothing reads them when packaged).
-    banner: { js: 'var __flannel_ts_module_url = require("node:url").pathToFileURL(process.execPath).href;' },
+    // A getter: computed only where a module asks (the CNI plugin's ADD and DEL never do).
+    banner: { js: 'var __flannel_ts_module = { get url() { return require("node:url").pathToFileURL(process.execPath).href; } };' },
     alias: { 'node-gyp-build': join(seaGlue, 'node-gyp-build.cjs') },
     plugins: [
       splitPlugin(split),

@@ -1,5 +1,5 @@
 import { AddressParseError } from '../errors.js';
-import { DOTTED_QUAD, FAMILY_BITS, IPAddress, quadValue, type Family } from './ip-address.js';
+import { FAMILY_BITS, IPAddress, type Family } from './ip-address.js';
 
 /** An immutable prefix (address + length). The address is always masked to the prefix. */
 export class IPNetwork {
@@ -92,29 +92,59 @@ function computeMask(family: Family, prefixLength: number): bigint {
   return ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - prefixLength)) - 1n);
 }
 
-/** Every mask of each family, by prefix length, computed once. */
-const MASKS: Record<Family, readonly bigint[]> = {
-  4: Array.from({ length: 33 }, (_, len) => computeMask(4, len)),
-  6: Array.from({ length: 129 }, (_, len) => computeMask(6, len)),
-};
+/**
+ * The masks of each family by prefix length, each computed when first asked for (not all 162
+ * at load: the CNI plugin, which starts once per pod verb, asks for two).
+ */
+const MASKS: Record<Family, bigint[]> = { 4: [], 6: [] };
 
 export function maskOf(family: Family, prefixLength: number): bigint {
-  return MASKS[family][prefixLength] ?? computeMask(family, prefixLength);
+  if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > FAMILY_BITS[family]) return computeMask(family, prefixLength);
+  return (MASKS[family][prefixLength] ??= computeMask(family, prefixLength));
 }
 
-const V4_PREFIX_RE = new RegExp(`^${DOTTED_QUAD}/(\\d{1,3})$`);
+/**
+ * The octet (0..255 without a leading zero, as DOTTED_QUAD takes it) at text[i..] followed by
+ * `sep`, as (index after sep) * 256 + value; -1 when there is none.
+ */
+function octetAt(text: string, i: number, sep: number): number {
+  let v = 0;
+  let n = 0;
+  for (; n < 3 && i + n < text.length; n++) {
+    const d = text.charCodeAt(i + n) - 48;
+    if (d < 0 || d > 9) break;
+    v = v * 10 + d;
+  }
+  if (n === 0 || v > 255 || (n > 1 && text.charCodeAt(i) === 48) || text.charCodeAt(i + n) !== sep) return -1;
+  return (i + n + 1) * 256 + v;
+}
 
 /**
- * IPNetwork.parse's common case, a bare "a.b.c.d/len" (len 0..32), read with one regex, without
- * trimming or string copies. Undefined for anything else, including every input parse()
- * rejects, so that the general path decides (and words the error) as before.
+ * IPNetwork.parse's common case, a bare "a.b.c.d/len" (DOTTED_QUAD, '/', 1-3 digits, len 0..32),
+ * read character by character: no trimming, no string copies, and no regex to compile (the CNI
+ * plugin parses two prefixes per ADD, and compiling the regex was most of that). Undefined for
+ * anything else, including every input parse() rejects, so that the general path decides (and
+ * words the error) as before.
  */
 function parseV4Prefix(text: string, strict: boolean): IPNetwork | undefined {
-  const m = V4_PREFIX_RE.exec(text);
-  if (!m) return undefined;
-  const len = Number(m[5]);
+  let value = 0;
+  let i = 0;
+  for (let k = 0; k < 4; k++) {
+    const o = octetAt(text, i, k < 3 ? 46 /* . */ : 47 /* / */);
+    if (o < 0) return undefined;
+    value = value * 256 + (o & 255);
+    i = o >> 8;
+  }
+  const digits = text.length - i;
+  if (digits < 1 || digits > 3) return undefined;
+  let len = 0;
+  for (; i < text.length; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    len = len * 10 + d;
+  }
   if (len > 32) return undefined;
-  const ip = IPAddress.of(4, BigInt(quadValue(m)));
+  const ip = IPAddress.of(4, BigInt(value));
   const net = IPNetwork.of(ip, len);
   return strict && net.ip !== ip ? undefined : net;
 }
