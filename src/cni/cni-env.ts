@@ -3,7 +3,7 @@
  * missing or malformed variables are error 4 (invalid environment variables).
  */
 import { CniError } from '../errors.js';
-import { CONTAINER_ID_PATTERN, CniCode, MAX_CONTAINER_ID_LENGTH, VERBS, interfaceNameProblem, type Verb } from './cni-spec.js';
+import { CniCode, MAX_CONTAINER_ID_LENGTH, VERBS, interfaceNameProblem, isContainerIdSyntax, type Verb } from './cni-spec.js';
 
 export interface CniEnv {
   readonly command: Verb;
@@ -66,7 +66,7 @@ export function parseCniEnv(env: NodeJS.ProcessEnv, command: Verb): CniEnv {
  * file name inside dataDir: no '/', and no leading '.' (so neither '..' nor a hidden temp file).
  */
 export function checkContainerId(id: string): void {
-  if (!CONTAINER_ID_PATTERN.test(id) || id.length > MAX_CONTAINER_ID_LENGTH) {
+  if (!isContainerIdSyntax(id) || id.length > MAX_CONTAINER_ID_LENGTH) {
     throw new CniError(
       CniCode.INVALID_ENVIRONMENT,
       `CNI_CONTAINERID=${JSON.stringify(id.slice(0, 300))}: invalid container ID`,

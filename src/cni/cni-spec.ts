@@ -62,6 +62,20 @@ export function isSupportedVersion(v: string): boolean {
  * alphanumerics, '_', '.' or '-'. It also keeps the ID a plain file name (no '/', not '..').
  */
 export const CONTAINER_ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/**
+ * CONTAINER_ID_PATTERN.test(id), read character by character: ADD and DEL check their ID two or
+ * three times, and V8 compiles a regex to machine code on its second run (~0.2 ms of a run).
+ */
+export function isContainerIdSyntax(id: string): boolean {
+  if (id === '') return false;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    const alnum = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+    if (!alnum && (i === 0 || (c !== 95 /* _ */ && c !== 46 /* . */ && c !== 45) /* - */)) return false;
+  }
+  return true;
+}
 /** Longest file name Linux accepts; a longer container ID cannot name a state file. */
 export const MAX_CONTAINER_ID_LENGTH = 255;
 

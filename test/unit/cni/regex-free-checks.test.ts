@@ -1,5 +1,6 @@
 /**
- * The CNI plugin reads subnet.env's prefixes with IPNetwork.parse, whose "a.b.c.d/len" fast path
+ * Regexes the CNI plugin's ADD and DEL no longer run (each costs its compilation per run).
+ * The plugin reads subnet.env's prefixes with IPNetwork.parse, whose "a.b.c.d/len" fast path
  * reads characters instead of running a regex (no regex to compile per ADD). It must take and
  * refuse exactly what the regex it replaced took (DOTTED_QUAD, '/', 1-3 digits, len <= 32), and
  * masks computed on demand must be the ones a full table held.
@@ -9,6 +10,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { DOTTED_QUAD, IPAddress, quadValue } from '../../../src/ip/ip-address.js';
 import { IPNetwork, maskOf } from '../../../src/ip/ip-network.js';
+import { CONTAINER_ID_PATTERN, isContainerIdSyntax } from '../../../src/cni/cni-spec.js';
 
 const V4_PREFIX_RE = new RegExp(`^${DOTTED_QUAD}/(\\d{1,3})$`);
 
@@ -73,5 +75,16 @@ describe('IPNetwork.parse IPv4 prefix fast path', () => {
       }
     }
     assert.throws(() => maskOf(4, 1.5), RangeError);
+  });
+});
+
+describe('container ID syntax', () => {
+  it('is CONTAINER_ID_PATTERN, read character by character', () => {
+    const unit = fc.constantFrom(...'aZ09_.-/: \n%\u00e9\u0660'.split(''));
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 12 }), (id) => assert.equal(isContainerIdSyntax(id), CONTAINER_ID_PATTERN.test(id), JSON.stringify(id))),
+      { numRuns: 3000 },
+    );
+    for (const id of ['', 'a', '_a', '.a', '-a', 'a_.-b', '..', 'a/b', 'a\n']) assert.equal(isContainerIdSyntax(id), CONTAINER_ID_PATTERN.test(id), JSON.stringify(id));
   });
 });
