@@ -45,6 +45,7 @@ import { readAddresses, readLink, readRoutes, type Family } from './kernel-state
 import { kubeAgentArgs, startClusterKubeApi, type ClusterKubeApi } from './kube-api-node.js';
 import { pingAll, podIp } from './pod-traffic.js';
 import { addPod, type Pod } from './pods.js';
+import { dataPathEvents, lossLine, startTimedPing, stillRunning, type TimedPing } from './timed-ping.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : false;
 const P = 'flannel.alpha.coreos.com/';
@@ -56,7 +57,6 @@ const cidr6 = (i: number) => IPNetwork.parse(`fc00:5:0:${i}::/64`);
 const GO_MAC = '5a:9b:6c:cc:44:80';
 const GO_MAC6 = '5a:9b:6c:cc:44:81';
 const SUBNET_FILE = '/run/flannel/subnet.env';
-const PING_INTERVAL_S = 0.02;
 const PINGS = 200;
 /** NetworkUnavailable=False as Go flanneld's CompleteLease sets it. */
 const FLANNEL_IS_UP = { type: 'NetworkUnavailable', status: 'False', reason: 'FlannelIsUp', message: 'Flannel is running on this node' };
@@ -65,58 +65,9 @@ async function readEnv(cluster: Cluster, host: number): Promise<Record<string, s
   return parseSubnetEnv(await readFile(goPrivatePath(cluster, host, SUBNET_FILE), 'utf8'));
 }
 
-interface TimedPing {
-  readonly sent: number;
-  readonly received: number;
-  /** The longest time between two replies in a row (or from the first packet), ms. */
-  readonly maxGapMs: number;
-  readonly output: string;
-}
-
-/** `ping -D -c count -i interval` from a pod, in the background; the longest gap between replies read from the timestamps. */
-function startTimedPing(from: Pod, to: string, count = PINGS): Promise<TimedPing> {
-  const argv = ['ping', '-n', '-D', '-c', String(count), '-i', String(PING_INTERVAL_S), '-W', '1', to];
-  const started = Date.now() / 1000;
-  return from.exec(argv, { allowFailure: true, timeoutMs: Math.ceil(count * PING_INTERVAL_S * 1000) + 15_000 }).then((res) => {
-    const m = /(\d+) packets transmitted, (\d+) received/.exec(res.stdout);
-    if (!m) throw new Error(`ping ${from.name} -> ${to}: no summary in output:\n${res.stdout}${res.stderr}`);
-    let prev = started;
-    let maxGapMs = 0;
-    for (const x of res.stdout.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)) {
-      const t = Number(x[1]);
-      maxGapMs = Math.max(maxGapMs, (t - prev) * 1000);
-      prev = t;
-    }
-    return { sent: Number(m[1]), received: Number(m[2]), maxGapMs: Math.round(maxGapMs), output: res.stdout };
-  });
-}
-
-/** Whether `p` is still running (a promise settles no sooner than the next turn). */
-async function stillRunning(p: Promise<unknown>): Promise<boolean> {
-  let settled = false;
-  p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  await new Promise((r) => setImmediate(r));
-  return !settled;
-}
-
-function lossLine(p: TimedPing): string {
-  return `${p.sent} sent, ${p.sent - p.received} lost, longest gap ${p.maxGapMs} ms`;
-}
-
+/** Asserts that no ping of `p` was lost. */
 function assertNoLoss(p: TimedPing, family: Family): void {
   assert.equal(p.received, p.sent, `IPv${family} pings lost:\n${p.output.split('\n').slice(-3).join('\n')}`);
-}
-
-/**
- * `ip monitor` lines naming a device in `devs` or an address or prefix in `nets` (followed by a
- * space or a slash), less the kernel's IPv6 link-local and multicast bookkeeping.
- */
-function dataPathEvents(events: readonly string[], devs: readonly string[], nets: readonly string[]): string[] {
-  const hit = (l: string) => devs.some((d) => l.includes(d)) || nets.some((n) => l.includes(`${n} `) || l.includes(`${n}/`));
-  return events.filter((l) => !l.includes('fe80:') && !l.includes('ff02:') && hit(l));
 }
 
 /** The test cluster with the API server, node-1 as Go flannel left it and node-2 bare. */
@@ -232,7 +183,7 @@ describe('migrating a dual-stack vxlan node from Go flannel to flannel-ts and ba
     const peer = facts[1];
     assert.ok(pod1 && pod2 && peer?.net4 && peer.net6);
     const monitor = await startIpMonitor(cluster, 1);
-    const pings = ([4, 6] as Family[]).map((f) => startTimedPing(pod1, podIp(pod2, f)));
+    const pings = ([4, 6] as Family[]).map((f) => startTimedPing(pod1, podIp(pod2, f), PINGS));
     await new Promise((r) => setTimeout(r, 300));
     const agent = cluster.startAgent(1, { args: kubeAgentArgs(api, ['-ip-masq', `-subnet-file=${SUBNET_FILE}`]), env: { NODE_NAME: 'node-1' } });
     await agent.waitForLog(/acquired lease/, { timeoutMs: 10_000 });

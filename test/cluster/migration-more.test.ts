@@ -57,6 +57,7 @@ import { startIpMonitor } from './ip-monitor.js';
 import { readAddresses, readLink, readRoutes, routeLine, type Family } from './kernel-state.js';
 import { pingAll, podIp } from './pod-traffic.js';
 import { addPod, type Pod } from './pods.js';
+import { dataPathEvents, lossLine, startTimedPing, stillRunning } from './timed-ping.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : false;
 const NETWORK = IPNetwork.parse(NETWORK_V4);
@@ -67,62 +68,10 @@ const GO_SUBNET6 = IPNetwork.parse('fc00:5:0:4d::/64');
 const GO_MAC = '5a:9b:6c:cc:33:80';
 const GO_MAC6 = '5a:9b:6c:cc:33:81';
 const SUBNET_FILE = '/run/flannel/subnet.env';
-const PING_INTERVAL_S = 0.02;
 const TUN_ADDON = fileURLToPath(new URL('../../native/tun.node', import.meta.url));
 
 async function readEnv(cluster: Cluster, host: number): Promise<Record<string, string>> {
   return parseSubnetEnv(await readFile(goPrivatePath(cluster, host, SUBNET_FILE), 'utf8'));
-}
-
-interface TimedPing {
-  readonly sent: number;
-  readonly received: number;
-  /** The longest time between two replies in a row (or from the first packet), ms. */
-  readonly maxGapMs: number;
-  /** Replies after that longest gap: > 0 means the path recovered. */
-  readonly repliesAfterGap: number;
-  readonly output: string;
-}
-
-/** `ping -D -c count -i interval` from a pod, in the background; every reply's timestamp read. */
-function startTimedPing(from: Pod, to: string, count: number, intervalS = PING_INTERVAL_S): Promise<TimedPing> {
-  const argv = ['ping', '-n', '-D', '-c', String(count), '-i', String(intervalS), '-W', '1', to];
-  const started = Date.now() / 1000;
-  return from.exec(argv, { allowFailure: true, timeoutMs: Math.ceil(count * intervalS * 1000) + 15_000 }).then((res) => {
-    const m = /(\d+) packets transmitted, (\d+) received/.exec(res.stdout);
-    if (!m) throw new Error(`ping ${from.name} -> ${to}: no summary in output:\n${res.stdout}${res.stderr}`);
-    const times = [...res.stdout.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((x) => Number(x[1]));
-    let prev = started;
-    let maxGapMs = 0;
-    let gapEnd = 0;
-    for (const [i, t] of times.entries()) {
-      if ((t - prev) * 1000 > maxGapMs) [maxGapMs, gapEnd] = [(t - prev) * 1000, i];
-      prev = t;
-    }
-    return { sent: Number(m[1]), received: Number(m[2]), maxGapMs: Math.round(maxGapMs), repliesAfterGap: times.length - gapEnd, output: res.stdout };
-  });
-}
-
-/** Whether `p` is still running (a promise settles no sooner than the next turn). */
-async function stillRunning(p: Promise<unknown>): Promise<boolean> {
-  let settled = false;
-  p.then(() => (settled = true), () => (settled = true));
-  await new Promise((r) => setImmediate(r));
-  return !settled;
-}
-
-function lossLine(p: TimedPing): string {
-  return `${p.sent} sent, ${p.sent - p.received} lost, longest gap ${p.maxGapMs} ms`;
-}
-
-/**
- * `ip monitor` lines naming a device in `devs` or an address or prefix in `nets` (followed by
- * a space or a slash, so a pod's address in the same subnet does not count), less the kernel's
- * IPv6 link-local and multicast bookkeeping.
- */
-function dataPathEvents(events: readonly string[], devs: readonly string[], nets: readonly string[]): string[] {
-  const hit = (l: string) => devs.some((d) => l.includes(d)) || nets.some((n) => l.includes(`${n} `) || l.includes(`${n}/`));
-  return events.filter((l) => !l.includes('fe80:') && !l.includes('ff02:') && hit(l));
 }
 
 /**
