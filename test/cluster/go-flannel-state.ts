@@ -180,6 +180,17 @@ export async function assertGoChainsKept(cluster: Cluster, host: number, network
   assert.deepEqual(await flannelRuleLines(cluster, host, 'filter'), want.filter, 'filter chains taken over, no duplicates');
 }
 
+/**
+ * The same for ip6tables and `subnet6`, once host's ip6tables rules are set up (they come right
+ * after the lease; waited for up to 3 s).
+ */
+export async function assertGoChains6Kept(cluster: Cluster, host: number, network6: IPNetwork, subnet6: IPNetwork): Promise<void> {
+  await poll(async () => (await flannelRuleLines6(cluster, host, 'filter')).length > 0, { what: `host ${host} ip6tables rules`, timeoutMs: 3000 });
+  const want = goChainLines6(network6, subnet6);
+  assert.deepEqual(await flannelRuleLines6(cluster, host, 'nat'), want.nat, 'ip6tables nat chains kept, no duplicates');
+  assert.deepEqual(await flannelRuleLines6(cluster, host, 'filter'), want.filter, 'ip6tables filter chains kept, no duplicates');
+}
+
 /** The same from `ip6tables-save -t <table>`. */
 export async function flannelRuleLines6(cluster: Cluster, host: number, table: 'nat' | 'filter'): Promise<string[]> {
   return ruleLines(cluster, host, 'ip6tables-save', table);

@@ -11,7 +11,6 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { IPNetwork } from '../../src/ip/ip-network.js';
-import { poll } from '../support/poll.js';
 import { parseSubnetEnv } from './agent.js';
 import {
   NETWORK_V4,
@@ -26,6 +25,8 @@ import {
   type HostFacts,
 } from './datapath-checks.js';
 import {
+  assertGoChains6Kept,
+  assertGoChainsKept,
   etcdLeaseOf,
   flannelRuleLines,
   flannelRuleLines6,
@@ -175,11 +176,8 @@ describe('migrating a dual-stack vxlan host from Go flannel to flannel-ts and ba
     const env = await readEnv(cluster, 1);
     assert.equal(env.FLANNEL_SUBNET, '10.5.77.1/24');
     assert.equal(env.FLANNEL_IPV6_SUBNET, 'fc00:5:0:4d::1/64');
-    await poll(async () => (await flannelRuleLines6(cluster, 1, 'filter')).length > 0, { what: 'host 1 ip6tables rules', timeoutMs: 3000 });
-    assert.deepEqual(await flannelRuleLines(cluster, 1, 'nat'), goChainLines(NETWORK, GO_SUBNET).nat, 'nat chains kept, no duplicates');
-    assert.deepEqual(await flannelRuleLines(cluster, 1, 'filter'), goChainLines(NETWORK, GO_SUBNET).filter);
-    assert.deepEqual(await flannelRuleLines6(cluster, 1, 'nat'), goChainLines6(NETWORK6, GO_SUBNET6).nat, 'ip6tables nat chains kept, no duplicates');
-    assert.deepEqual(await flannelRuleLines6(cluster, 1, 'filter'), goChainLines6(NETWORK6, GO_SUBNET6).filter);
+    await assertGoChains6Kept(cluster, 1, NETWORK6, GO_SUBNET6);
+    await assertGoChainsKept(cluster, 1, NETWORK, GO_SUBNET);
     assert.deepEqual(await agent.readErrors(), []);
   });
 
