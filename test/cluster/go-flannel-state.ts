@@ -13,7 +13,9 @@ import { dirname, join } from 'node:path';
 import type { IPNetwork } from '../../src/ip/ip-network.js';
 import { HarnessError } from '../support/errors.js';
 import { poll } from '../support/poll.js';
+import type { Agent } from './agent.js';
 import type { Cluster } from './harness.js';
+import { readLink } from './kernel-state.js';
 
 /** Go flannel's lease TTL: 24 h. */
 export const GO_LEASE_TTL_S = 86_400;
@@ -178,6 +180,19 @@ export async function assertGoChainsKept(cluster: Cluster, host: number, network
   const want = goChainLines(network, subnet);
   assert.deepEqual(await flannelRuleLines(cluster, host, 'nat'), want.nat, 'nat chains taken over, no duplicates');
   assert.deepEqual(await flannelRuleLines(cluster, host, 'filter'), want.filter, 'filter chains taken over, no duplicates');
+}
+
+/**
+ * Asserts the agent on `host` adopted Go's vxlan devices: each still has Go's VtepMAC and its
+ * ifindex from before (`ifindex[dev]`), and the agent logged that it reused it.
+ */
+export async function assertGoVxlanDevicesAdopted(cluster: Cluster, host: number, agent: Agent, macs: Readonly<Record<string, string>>, ifindex: Readonly<Record<string, number>>): Promise<void> {
+  for (const [dev, mac] of Object.entries(macs)) {
+    const link = await readLink(cluster, host, dev);
+    assert.equal(link?.address, mac, `${dev}: VtepMAC kept`);
+    assert.equal(link?.ifindex, ifindex[dev], `${dev}: Go's device adopted, not re-created`);
+    assert.match(await agent.readLog(), new RegExp(`reusing vxlan device ${dev.replace('.', '\\.')}`));
+  }
 }
 
 /**

@@ -24,6 +24,7 @@ import {
 } from './datapath-checks.js';
 import {
   assertGoChains6Kept,
+  assertGoVxlanDevicesAdopted,
   assertGoChainsKept,
   flannelRuleLines,
   flannelRuleLines6,
@@ -206,15 +207,7 @@ describe('migrating a dual-stack vxlan node from Go flannel to flannel-ts and ba
     assert.match(await agent.readLog(), /node "node-1" already carries this lease's annotations; not patching/);
     // The condition is rewritten (fresh timestamps), as Go's CompleteLease does at every start.
     assert.deepEqual(networkCondition(w.node1().conditions), [FLANNEL_IS_UP]);
-    for (const [dev, mac] of [
-      ['flannel.1', GO_MAC],
-      ['flannel-v6.1', GO_MAC6],
-    ] as const) {
-      const link = await readLink(cluster, 1, dev);
-      assert.equal(link?.address, mac, `${dev}: VtepMAC kept`);
-      assert.equal(link?.ifindex, ifindex[dev], `${dev}: Go's device adopted, not re-created`);
-      assert.match(await agent.readLog(), new RegExp(`reusing vxlan device ${dev.replace('.', '\\.')}`));
-    }
+    await assertGoVxlanDevicesAdopted(cluster, 1, agent, { 'flannel.1': GO_MAC, 'flannel-v6.1': GO_MAC6 }, ifindex);
     const env = await readEnv(cluster, 1);
     assert.equal(env.FLANNEL_SUBNET, '10.5.1.1/24');
     assert.equal(env.FLANNEL_IPV6_SUBNET, 'fc00:5:0:1::1/64');

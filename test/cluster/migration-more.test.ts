@@ -26,6 +26,7 @@ import {
 } from './datapath-checks.js';
 import {
   assertGoChains6Kept,
+  assertGoVxlanDevicesAdopted,
   assertGoChainsKept,
   etcdLeaseOf,
   flannelRuleLines,
@@ -164,15 +165,7 @@ describe('migrating a dual-stack vxlan host from Go flannel to flannel-ts and ba
     assert.deepEqual(await kernelRoutesOnV6Device(), [GO_V6_PREFIX_ROUTE], 'the /128 prefix route (proto kernel) kept, as Go keeps it');
 
     assert.deepEqual([...(await readLeases(cluster))].filter(([k]) => k.includes('10.5.77.')), [[key, value]], 'one lease for host 1, the value Go wrote');
-    for (const [dev, mac] of [
-      ['flannel.1', GO_MAC],
-      ['flannel-v6.1', GO_MAC6],
-    ] as const) {
-      const link = await readLink(cluster, 1, dev);
-      assert.equal(link?.address, mac, `${dev}: VtepMAC kept`);
-      assert.equal(link?.ifindex, ifindex[dev], `${dev}: Go's device adopted, not re-created`);
-      assert.match(await agent.readLog(), new RegExp(`reusing vxlan device ${dev.replace('.', '\\.')}`));
-    }
+    await assertGoVxlanDevicesAdopted(cluster, 1, agent, { 'flannel.1': GO_MAC, 'flannel-v6.1': GO_MAC6 }, ifindex);
     const env = await readEnv(cluster, 1);
     assert.equal(env.FLANNEL_SUBNET, '10.5.77.1/24');
     assert.equal(env.FLANNEL_IPV6_SUBNET, 'fc00:5:0:4d::1/64');
