@@ -181,6 +181,9 @@ describe('aws-vpc through @aws-sdk/client-ec2 against the EC2 stand-in', () => {
     await waitFor(() => (standin.counts['DescribeRouteTables'] ?? 0) >= 4 && routes(SUBNET_TABLE).has('10.244.5.0/24'), 'failing passes');
     standin.controlAction('POST /fault', { dropMs: 1000 });
     await waitFor(() => routes(SUBNET_TABLE).get(OWN)?.target === SELF_ENI && !routes(SUBNET_TABLE).has('10.244.5.0/24'), 'caught up after the outage');
+    // The stand-in has the tables right as soon as it took the pass's last write; the pass ends
+    // (and logs that it caught up) when its answer comes back: stopping before then races it.
+    await waitFor(() => logLines.join('').includes('caught up'), 'the pass that caught up has ended');
     await r.stop();
     const log = logLines.join('');
     assert.match(log, /Unavailable/);
