@@ -66,13 +66,15 @@ let syncSpawn: SyncSpawn | null | undefined;
 
 /**
  * Runs a delegate; resolves with its stdout when it exits 0, else throws its error as a CniError.
- * `forceAsync` runs it through child_process even where the synchronous way is there (tests).
+ * `way` picks how (tests): by default the first synchronous way there is (spawn-sync.ts), else
+ * child_process; 'async' is child_process even where a synchronous way is there.
  */
-export async function runDelegate(run: DelegateRun, forceAsync = false): Promise<DelegateOutput> {
+export async function runDelegate(run: DelegateRun, way: SyncSpawn | 'async' | 'auto' = 'auto'): Promise<DelegateOutput> {
   const file = run.file ?? (await findPlugin(run.type, run.cniPath));
   run.signal.throwIfAborted();
-  if (syncSpawn === undefined) syncSpawn = loadSpawnSync() ?? null;
-  if (syncSpawn !== null && !forceAsync) return runDelegateSync(syncSpawn, run, file);
+  if (way === 'auto' && syncSpawn === undefined) syncSpawn = loadSpawnSync() ?? null;
+  const sync = way === 'auto' ? syncSpawn : way === 'async' ? null : way;
+  if (sync !== null && sync !== undefined) return runDelegateSync(sync, run, file);
   // Not import(): the packaged plugin's bundle is compiled by scripts/sea/cni-loader.cjs, whose
   // script has no ES module loader to import with (giving it one costs ~3 ms per start).
   const { spawn } = process.getBuiltinModule('node:child_process');

@@ -1,8 +1,11 @@
 /**
- * The delegate run without node:child_process (spawn-sync.ts) answers exactly as the
- * child_process run does: result, the delegate's CNI error, a bad exit, a kill by signal, a
- * timeout, an executable that cannot run, a delegate that does not read its config, stderr
- * passed through. Both ways run the same small shell-script delegates.
+ * The delegate runs without node:child_process (spawn-sync.ts) answer exactly as the
+ * child_process run does, both of them: the spawn addon (posix_spawn) and Node's spawn_sync
+ * binding. Result, the delegate's CNI error, a bad exit, a kill by signal, a timeout, an
+ * executable that cannot run, a delegate that does not read its config (small and larger than a
+ * pipe holds), a config larger than a pipe holds read back whole, stderr passed through, the
+ * environment and argv[0], and the signal state a delegate starts with (nothing ignored or
+ * blocked, as Node leaves its children). All ways run the same small shell-script delegates.
  */
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runDelegate, type DelegateRun } from '../../../src/cni/delegate-invoke.js';
-import { loadSpawnSync } from '../../../src/cni/spawn-sync.js';
+import { addonSpawnSync, bindingSpawnSync, loadSpawnSync, type SyncSpawn } from '../../../src/cni/spawn-sync.js';
 import { CniError } from '../../../src/errors.js';
 
 const SCRIPTS: Record<string, string> = {
@@ -20,9 +23,15 @@ const SCRIPTS: Record<string, string> = {
   killed: 'cat >/dev/null; kill -9 $$',
   slow: 'cat >/dev/null; exec sleep 5',
   noread: 'echo \'{"ok":true}\'',
+  echo: 'exec cat',
+  startstate: 'cat >/dev/null; printf \'{"argv0":"%s","env":"%s","ign":"%s","blk":"%s"}\\n\' "$0" "$CNI_COMMAND/$FTC_MARK" "$(grep SigIgn /proc/$$/status | cut -f2)" "$(grep SigBlk /proc/$$/status | cut -f2)"',
+  chatty: 'cat >/dev/null; head -c 5000 /dev/zero | tr "\\0" x',
 };
 
 type Outcome = { ok: true; stdout: string; stderr: string } | { ok: false; code: number; msg: string; details?: string; stderr: string };
+
+const addon = addonSpawnSync();
+const binding = bindingSpawnSync();
 
 describe('delegate run without child_process', () => {
   let dir: string;
@@ -39,20 +48,20 @@ describe('delegate run without child_process', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function outcome(type: string, forceAsync: boolean, extra: Partial<DelegateRun> = {}): Promise<Outcome> {
+  async function outcome(type: string, way: SyncSpawn | 'async', extra: Partial<DelegateRun> = {}): Promise<Outcome> {
     let stderr = '';
     const run: DelegateRun = {
       type,
       command: 'ADD',
       stdin: '{"cniVersion":"1.0.0"}' + '\n',
-      env: { PATH: process.env.PATH },
+      env: { PATH: process.env.PATH, FTC_MARK: 'm1' },
       cniPath: [dir],
       signal: new AbortController().signal,
       stderr: (t) => (stderr += t),
       ...extra,
     };
     try {
-      const out = await runDelegate(run, forceAsync);
+      const out = await runDelegate(run, way);
       return { ok: true, stdout: out.stdout, stderr };
     } catch (err) {
       assert.ok(err instanceof CniError, String(err));
@@ -60,28 +69,69 @@ describe('delegate run without child_process', () => {
     }
   }
 
-  it('is available on this Node', () => {
-    assert.equal(typeof loadSpawnSync(), 'function');
+  /** The outcome the three ways agree on. */
+  async function agreed(type: string, extra: Partial<DelegateRun> = {}): Promise<Outcome> {
+    assert.ok(addon && binding);
+    const viaAsync = await outcome(type, 'async', extra);
+    assert.deepEqual(await outcome(type, addon, extra), viaAsync, 'spawn addon = child_process');
+    assert.deepEqual(await outcome(type, binding, extra), viaAsync, 'spawn_sync binding = child_process');
+    return viaAsync;
+  }
+
+  it('both synchronous ways are there, the addon first (npm run build makes it)', () => {
+    assert.equal(typeof addon, 'function');
+    assert.equal(typeof binding, 'function');
+    assert.equal(loadSpawnSync()?.toString(), addon?.toString());
   });
 
-  for (const type of ['ok', 'cnierr', 'badexit', 'killed', 'noread', 'notexec']) {
-    it(`${type}: the same answer both ways`, async () => {
-      const sync = await outcome(type, false);
-      const async_ = await outcome(type, true);
-      assert.deepEqual(sync, async_);
-      if (type === 'ok') assert.deepEqual(sync, { ok: true, stdout: '{"got":{"cniVersion":"1.0.0"}}\n', stderr: 'delegate says ADD\n' });
-      if (type === 'cnierr') assert.deepEqual(sync, { ok: false, code: 11, msg: 'delegate cnierr ADD: busy', details: 'try later', stderr: '' });
-      if (type === 'killed') assert.match(sync.ok ? '' : sync.msg, /killed by SIGKILL/);
-      if (type === 'notexec') assert.match(sync.ok ? '' : sync.msg, /cannot run .*notexec: EACCES/);
+  for (const type of ['ok', 'cnierr', 'badexit', 'killed', 'noread', 'notexec', 'startstate']) {
+    it(`${type}: the same answer every way`, async () => {
+      const got = await agreed(type);
+      if (type === 'ok') assert.deepEqual(got, { ok: true, stdout: '{"got":{"cniVersion":"1.0.0"}}\n', stderr: 'delegate says ADD\n' });
+      if (type === 'cnierr') assert.deepEqual(got, { ok: false, code: 11, msg: 'delegate cnierr ADD: busy', details: 'try later', stderr: '' });
+      if (type === 'killed') assert.match(got.ok ? '' : got.msg, /killed by SIGKILL/);
+      if (type === 'notexec') assert.match(got.ok ? '' : got.msg, /cannot run .*notexec: EACCES/);
+      if (type === 'startstate') {
+        assert.ok(got.ok);
+        assert.deepEqual(JSON.parse(got.stdout), { argv0: join(dir, 'startstate'), env: 'ADD/m1', ign: '0000000000000000', blk: '0000000000000000' });
+      }
     });
   }
 
-  it('a delegate that does not answer in time is killed, both ways', async () => {
+  it('a config larger than a pipe holds reaches the delegate whole, every way', async () => {
+    const stdin = JSON.stringify({ cniVersion: '1.0.0', pad: 'p'.repeat(300_000) });
+    const got = await agreed('echo', { stdin });
+    assert.ok(got.ok);
+    assert.equal(got.stdout, stdin);
+  });
+
+  it('a delegate that reads none of a large config still answers, every way', async () => {
+    const got = await agreed('noread', { stdin: 'x'.repeat(300_000) });
+    assert.deepEqual(got, { ok: true, stdout: '{"ok":true}\n', stderr: '' });
+  });
+
+  it('a delegate that does not answer in time is killed, every way', async () => {
     const t0 = Date.now();
-    const sync = await outcome('slow', false, { timeoutMs: 300 });
-    const async_ = await outcome('slow', true, { timeoutMs: 300 });
-    assert.ok(Date.now() - t0 < 4000, 'killed before sleep 5 ended');
-    assert.deepEqual(sync, async_);
-    assert.match(sync.ok ? '' : sync.msg, /delegate slow ADD: killed: no answer within 300 ms/);
+    const got = await agreed('slow', { timeoutMs: 300 });
+    assert.ok(Date.now() - t0 < 4500, 'killed before sleep 5 ended');
+    assert.match(got.ok ? '' : got.msg, /delegate slow ADD: killed: no answer within 300 ms/);
+  });
+
+  it('the addon and the binding stop a child that says too much the same way (ENOBUFS)', () => {
+    assert.ok(addon && binding);
+    const opts = { file: join(dir, 'chatty'), env: { PATH: process.env.PATH }, input: '', timeoutMs: 10_000, maxBuffer: 1000 };
+    const a = addon(opts);
+    const b = binding(opts);
+    assert.equal(a.error, 'ENOBUFS');
+    assert.equal(b.error, 'ENOBUFS');
+    assert.equal(a.signal, 'SIGKILL');
+    assert.equal(a.status, null);
+  });
+
+  it('the addon answers ENOENT for a file that is not there, as the binding does', () => {
+    assert.ok(addon && binding);
+    const opts = { file: join(dir, 'missing'), env: {}, input: '{}', timeoutMs: 10_000, maxBuffer: 1000 };
+    assert.equal(addon(opts).error, 'ENOENT');
+    assert.equal(binding(opts).error, 'ENOENT');
   });
 });
