@@ -40,4 +40,10 @@ function loadBundle() {
 
 const plugin = mtime(bundle) >= mtime(modules) ? Promise.resolve(loadBundle()) : import(require('node:url').pathToFileURL(modules).href);
 
-plugin.then(({ cniMain, processIO }) => cniMain(process.env, processIO())).then((code) => process.exit(code));
+plugin
+  .then(({ cniMain, processIO, quickExit }) => cniMain(process.env, processIO()).then((code) => ({ code, exit: quickExit() })))
+  .then(({ code, exit }) => {
+    // _exit() through the spawn addon when there is nothing left to write (cni-main.js quickExit).
+    if (exit) exit(code);
+    process.exit(code);
+  });

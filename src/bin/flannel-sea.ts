@@ -5,7 +5,7 @@
  * Runtimes start a CNI plugin without arguments, so the probe's module (and the child_process
  * it loads) is only loaded when there are some: VERSION and errors answer without it.
  */
-import { cniMain, processIO } from '../cni/cni-main.js';
+import { cniMain, processIO, quickExit } from '../cni/cni-main.js';
 
 const io = { stdout: (t: string) => process.stdout.write(t), stderr: (t: string) => process.stderr.write(t) };
 
@@ -18,7 +18,11 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => {
+    const exit = quickExit();
+    if (exit) exit(code);
+    process.exit(code);
+  },
   (err: unknown) => {
     process.stderr.write(`flannel: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);

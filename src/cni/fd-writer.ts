@@ -8,6 +8,13 @@
  */
 import { writeSync } from 'node:fs';
 
+let streamed = false;
+
+/** No writer has fallen back to its stream: everything written is with the kernel already. */
+export function allWrittenSync(): boolean {
+  return !streamed;
+}
+
 /** A writer to descriptor `fd`, with `stream` (e.g. () => process.stdout) as the fallback. */
 export function fdWriter(fd: number, stream: () => { write(chunk: Uint8Array | string): unknown }): (text: string) => void {
   let viaStream = false;
@@ -22,6 +29,7 @@ export function fdWriter(fd: number, stream: () => { write(chunk: Uint8Array | s
       while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
     } catch {
       viaStream = true;
+      streamed = true;
       stream().write(bytes.subarray(off));
     }
   };
