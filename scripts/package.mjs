@@ -81,7 +81,7 @@ function netlinkBinding() {
 function ownAddons() {
   execFileSync('make', ['-s', '-C', join(root, 'native')], { stdio: ['ignore', 'inherit', 'inherit'] });
   const assets = {};
-  for (const name of ['tun.node', 'pages.node']) {
+  for (const name of ['tun.node', 'pages.node', 'spawn.node']) {
     const file = join(root, 'dist', 'native', name);
     if (!existsSync(file)) throw new Error(`package: ${relative(root, file)} missing after make -C native`);
     assets[name] = file;
@@ -199,6 +199,7 @@ function esbuildOptions(buildInfo, entry, outfile, split) {
           b.onResolve({ filter: /\/netlink-native\.js$/ }, () => ({ path: join(seaGlue, 'netlink-native.cjs') }));
           b.onResolve({ filter: /\/tun-native\.js$/ }, () => ({ path: join(seaGlue, 'tun-native.cjs') }));
           b.onResolve({ filter: /\/pages-native\.js$/ }, () => ({ path: join(seaGlue, 'pages-native.cjs') }));
+          b.onResolve({ filter: /\/spawn-native\.js$/ }, () => ({ path: join(seaGlue, 'spawn-native.cjs') }));
         },
       },
     ],
@@ -261,7 +262,7 @@ function loaderAssets(program, node, bundled) {
   if (/\bimport\s*\(/.test(code)) throw new Error(`package: ${relative(root, bundled.main)} has an import(), which the ${program.name} loader's script cannot run`);
   writeFileSync(wrapped, `(function (exports, require, module, __filename, __dirname) { ${code}\n});`);
   // No NODE_OPTIONS: the executable ignores them, and V8 refuses a cache made under other flags.
-  execFileSync(node.bin, [...program.execArgv, join(root, loader.warmUp), wrapped, cache], { env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(node.bin, [...program.execArgv, join(root, loader.warmUp), wrapped, cache, join(root, 'dist', 'native', 'spawn.node')], { env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'ignore', 'inherit'] });
   return { [loader.source]: wrapped, [loader.cache]: cache };
 }
 

@@ -1,13 +1,16 @@
 // The V8 code cache of the packaged CNI plugin (see cni-loader.cjs), made by scripts/package.mjs
 // on the Node.js the executable embeds, with no V8 flags (the executable's: V8 refuses a cache
 // made under other flags):
-//   node cni-code-cache.cjs <wrapped bundle> <cache out>
+//   node cni-code-cache.cjs <wrapped bundle> <cache out> <spawn.node>
 // The bundle (the SEA main bundle of src/bin/flannel-sea.ts, in the CommonJS wrapper) is compiled
 // as the loader compiles it and run for real, as the executable would be run: an ADD and then a
 // DEL of one container in a temporary directory, with a stand-in delegate (a shell script) and the
 // network config and subnet.env a node has. Its stdin is the config (read through the `require`
 // handed to it, whose node:fs answers descriptor 0 with it), its stdout and stderr are kept, and
-// its process.exit() ends the run. The cache taken after both holds every function they compiled.
+// its process.exit() ends the run. The spawn addon is found next to the "executable" (the runs
+// see process.execPath in the temporary directory, where a copy of it lies), as the packaged
+// plugin finds it inside itself, so the delegate runs through it; its exit() ends the run as
+// process.exit() does. The cache taken after both holds every function they compiled.
 'use strict';
 /* global process, Buffer */
 const fs = require('node:fs');
@@ -30,9 +33,15 @@ function runOnce(script, verb, env, conf) {
     },
   };
   const plugRequire = (id) => (id === 'node:fs' || id === 'fs' ? plugFs : require(id));
-  const saved = { env: process.env, argv: process.argv, exit: process.exit };
+  const saved = { env: process.env, argv: process.argv, exit: process.exit, execPath: process.execPath, dlopen: process.dlopen };
   return new Promise((resolve) => {
     process.env = { ...env, CNI_COMMAND: verb };
+    process.execPath = join(env.CNI_PATH, 'flannel');
+    process.dlopen = (mod, file, flags) => {
+      saved.dlopen.call(process, mod, file, flags);
+      mod.exports = { ...mod.exports, exit: (code) => process.exit(code) };
+      addonLoaded = true;
+    };
     // Started with no arguments, as runtimes start plugins.
     process.argv = process.argv.slice(0, 2);
     process.exit = (code) => resolve({ code, said: said.join('') });
@@ -41,14 +50,17 @@ function runOnce(script, verb, env, conf) {
   }).finally(() => Object.assign(process, saved));
 }
 
-async function main([wrapped, out]) {
-  if (!wrapped || !out) throw new Error('usage: cni-code-cache.cjs <wrapped bundle> <cache out>');
+let addonLoaded = false;
+
+async function main([wrapped, out, addon]) {
+  if (!wrapped || !out || !addon) throw new Error('usage: cni-code-cache.cjs <wrapped bundle> <cache out> <spawn.node>');
   const script = new Script(fs.readFileSync(wrapped, 'latin1'), { filename: process.execPath });
   const dir = fs.mkdtempSync(join(tmpdir(), 'flannel-cni-cache-'));
   try {
     const delegate = join(dir, 'bridge');
     fs.writeFileSync(delegate, `#!/bin/sh\ncat > /dev/null\n[ "$CNI_COMMAND" = ADD ] && echo '${RESULT}'\nexit 0\n`);
     fs.chmodSync(delegate, 0o755);
+    fs.copyFileSync(addon, join(dir, 'spawn.node'));
     const subnetFile = join(dir, 'subnet.env');
     fs.writeFileSync(subnetFile, 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.7.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n');
     const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'cbr0', type: 'flannel', subnetFile, dataDir: join(dir, 'data'), delegate: { hairpinMode: true, isDefaultGateway: true } });
@@ -58,6 +70,7 @@ async function main([wrapped, out]) {
       if (code !== 0) throw new Error(`warm-up ${verb} exited ${code}: ${said}`);
       if (verb === 'ADD' && !said.includes(RESULT)) throw new Error(`warm-up ADD did not answer the delegate's result: ${said}`);
     }
+    if (!addonLoaded) throw new Error('warm-up did not run its delegates through the spawn addon');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
