@@ -45,8 +45,10 @@ export function errorDocument(err: CniError, cniVersion: string): string {
 }
 
 /**
- * Runs one plugin invocation; resolves to the exit code. SIGTERM/SIGINT cancel it (a running
- * delegate is killed) and it ends with an error document.
+ * Runs one plugin invocation; resolves to the exit code. SIGTERM/SIGINT cancel it where it waits
+ * on the event loop (stdin read as a stream, a delegate run through child_process, which is then
+ * killed) and it ends with an error document; a synchronous run (the usual one, see
+ * spawn-sync.ts) finishes first and answers.
  */
 export async function cniMain(env: NodeJS.ProcessEnv, io: CniIO): Promise<number> {
   const startedMs = sinceStartMs();

@@ -17,7 +17,8 @@
  *   for compatibility (DEP0111, a documentation-only deprecation).
  *
  * When neither is there, loadSpawnSync() answers undefined and the caller falls back to
- * child_process. A SIGTERM that arrives while the delegate runs is acted on when it exits.
+ * child_process. A SIGTERM that arrives while the delegate runs does not cut it short: the
+ * delegate finishes and the plugin answers with its result (the run is synchronous).
  */
 import { getSystemErrorName } from 'node:util';
 import { loadSpawnNative } from './spawn-native.js';
