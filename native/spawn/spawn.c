@@ -28,9 +28,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434 /* the same number on every architecture */
+#endif
 
 typedef struct {
   char *data;
@@ -217,17 +222,21 @@ static napi_value run(napi_env env, napi_callback_info info) {
     size_t written = 0;
     if (input_len == 0) close_fd(&in[1]);
     const double deadline = now_ms() + timeout_ms;
-    bool killed = false;
-    while (outp[0] >= 0 || errp[0] >= 0) {
-      struct pollfd fds[3];
-      int nfds = 0, at_in = -1, at_out = -1, at_err = -1;
+    /* The child's exit is watched too (a pidfd, Linux 5.3+), so that the timeout also holds for a
+     * child that closed its stdout and stderr but runs on; without one, it is waited for below. */
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    /* A reaped child's pid may belong to another process already: never signalled after. */
+#define KILL_CHILD() do { if (!reaped) kill(pid, SIGKILL); } while (0)
+    while (outp[0] >= 0 || errp[0] >= 0 || (pidfd >= 0 && !reaped)) {
+      struct pollfd fds[4];
+      int nfds = 0, at_in = -1, at_out = -1, at_err = -1, at_pid = -1;
       if (in[1] >= 0) { at_in = nfds; fds[nfds++] = (struct pollfd){.fd = in[1], .events = POLLOUT}; }
       if (outp[0] >= 0) { at_out = nfds; fds[nfds++] = (struct pollfd){.fd = outp[0], .events = POLLIN}; }
       if (errp[0] >= 0) { at_err = nfds; fds[nfds++] = (struct pollfd){.fd = errp[0], .events = POLLIN}; }
+      if (pidfd >= 0 && !reaped) { at_pid = nfds; fds[nfds++] = (struct pollfd){.fd = pidfd, .events = POLLIN}; }
       double left = deadline - now_ms();
       if (left <= 0) {
-        kill(pid, SIGKILL);
-        killed = true;
+        KILL_CHILD();
         error = "ETIMEDOUT";
         break;
       }
@@ -236,7 +245,7 @@ static napi_value run(napi_env env, napi_callback_info info) {
       if (n < 0) {
         if (errno == EINTR) continue;
         error = errno_name(errno);
-        kill(pid, SIGKILL);
+        KILL_CHILD();
         break;
       }
       if (at_in >= 0 && fds[at_in].revents) {
@@ -258,16 +267,18 @@ static napi_value run(napi_env env, napi_callback_info info) {
         r = buf_read(&se, errp[0]);
         if (r <= 0) close_fd(&errp[0]);
       }
-      if (!killed && ((double)so.len > max_buffer || (double)se.len > max_buffer)) {
-        kill(pid, SIGKILL);
-        killed = true;
+      if (at_pid >= 0 && fds[at_pid].revents && waitpid(pid, &status, WNOHANG) == pid) reaped = true;
+      if ((double)so.len > max_buffer || (double)se.len > max_buffer) {
+        KILL_CHILD();
         error = "ENOBUFS";
+        /* Its pipes may stay open in a descendant of it: the wait below ends the run. */
+        break;
       }
-      /* Killed: its pipes may stay open in a descendant of it; the wait below ends the run. */
-      if (killed) break;
     }
+#undef KILL_CHILD
+    close_fd(&pidfd);
     close_fd(&in[1]);
-    while (waitpid(pid, &status, 0) < 0) {
+    while (!reaped && waitpid(pid, &status, 0) < 0) {
       if (errno != EINTR) break;
     }
     reaped = true;

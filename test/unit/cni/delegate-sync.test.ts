@@ -22,6 +22,7 @@ const SCRIPTS: Record<string, string> = {
   badexit: 'cat >/dev/null; echo "plain failure" >&2; exit 3',
   killed: 'cat >/dev/null; kill -9 $$',
   slow: 'cat >/dev/null; exec sleep 5',
+  silentslow: 'cat >/dev/null; exec >&- 2>&-; exec sleep 5',
   noread: 'echo \'{"ok":true}\'',
   echo: 'exec cat',
   startstate: 'cat >/dev/null; printf \'{"argv0":"%s","env":"%s","ign":"%s","blk":"%s"}\\n\' "$0" "$CNI_COMMAND/$FTC_MARK" "$(grep SigIgn /proc/$$/status | cut -f2)" "$(grep SigBlk /proc/$$/status | cut -f2)"',
@@ -110,12 +111,14 @@ describe('delegate run without child_process', () => {
     assert.deepEqual(got, { ok: true, stdout: '{"ok":true}\n', stderr: '' });
   });
 
-  it('a delegate that does not answer in time is killed, every way', async () => {
-    const t0 = Date.now();
-    const got = await agreed('slow', { timeoutMs: 300 });
-    assert.ok(Date.now() - t0 < 4500, 'killed before sleep 5 ended');
-    assert.match(got.ok ? '' : got.msg, /delegate slow ADD: killed: no answer within 300 ms/);
-  });
+  for (const type of ['slow', 'silentslow']) {
+    it(`a delegate that does not answer in time is killed, every way (${type === 'slow' ? 'its output open' : 'its output closed'})`, async () => {
+      const t0 = Date.now();
+      const got = await agreed(type, { timeoutMs: 300 });
+      assert.ok(Date.now() - t0 < 4500, 'killed before sleep 5 ended');
+      assert.match(got.ok ? '' : got.msg, new RegExp(`delegate ${type} ADD: killed: no answer within 300 ms`));
+    });
+  }
 
   it('the addon and the binding stop a child that says too much the same way (ENOBUFS)', () => {
     assert.ok(addon && binding);
