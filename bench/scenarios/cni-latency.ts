@@ -75,6 +75,13 @@ export const cniLatency: Scenario = {
       const s = await cni.scenario(0);
       for (let i = 0; i < 10; i++) baseline.push(await wall(s, ['true']));
       metrics.push({ metric: '`ip netns exec <host> true` (p50)', value: round(percentile(baseline, 0.5), 1), unit: 'ms', note: 'part of every wall time above' });
+      // The noise floor of the paired figures: the last subject's bare start against itself.
+      const bare = subjects.at(-1)?.bare[0];
+      if (bare) {
+        const d: number[] = [];
+        for (let i = 0; i < PODS; i++) d.push((await wall(s, bare.command)) - (await wall(s, bare.command)));
+        metrics.push({ metric: `${bare.label} minus the ${bare.label} run next to it (p95 of ${PODS})`, value: round(percentile(d, 0.95), 1), unit: 'ms', note: `p50 ${round(percentile(d, 0.5), 1)} ms: the noise floor of the "run next to it" figures above` });
+      }
       return metrics;
     } finally {
       await cni.destroy();
