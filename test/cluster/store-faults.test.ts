@@ -18,6 +18,10 @@
  * through the restarted host) lose nothing for the whole fault; afterwards every agent's kernel
  * state equals the leases in the store and no agent lost its lease.
  *
+ * Before the fault every agent watches through the first endpoint and has learned the cadence of its
+ * progress notifications (it logs that), without which no agent can tell a stalled stream from a
+ * quiet one.
+ *
  * Each fault kind runs in a cluster of its own (its own underlay, etcd, proxies and agents; the
  * harness gives every cluster a unique namespace prefix), all concurrently, so the file takes
  * about one fault's time plus set-up, not six. Hosts: 1 runs etcd (progress notifications every
@@ -321,6 +325,12 @@ async function underFault(t: TestContext, fault: FaultSetting): Promise<string> 
     } finally {
       await spare.set({ mode: 'pass' });
     }
+    // A stalled stream can only be told from a quiet one once the agent knows how often this
+    // endpoint's progress notifications come (two of them on one stream, src/subnet/etcd/
+    // etcd-watch.ts), as an agent that has watched through it for a while does. An agent just
+    // moved here from the second endpoint may not yet: wait until each one has said it learned it.
+    const cadence = new RegExp(`etcd endpoint ${faulty.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} sends watch progress notifications every`);
+    await Promise.all([...agents.values()].map((a) => a.waitForLog(cadence, { timeoutMs: 20_000, signal: cluster.signal })));
     const leasesBefore = await readLeases();
 
     // The fault.

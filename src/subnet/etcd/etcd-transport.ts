@@ -160,6 +160,20 @@ export class EtcdTransport {
     }
   }
 
+  /**
+   * Records the cadence of an endpoint's watch progress notifications (etcd-watch.ts), and says
+   * so the first time: until then a stalled watch stream on that endpoint cannot be told from a
+   * quiet one (etcd's default cadence, 10 minutes, makes that detection take half an hour).
+   */
+  noteProgressCadence(endpoint: string, ms: number): void {
+    const had = this.progressCadence.has(endpoint);
+    this.progressCadence.set(endpoint, ms);
+    if (!had) {
+      const silentMs = Math.max(3 * ms, this.watchProbe.timeoutMs);
+      this.opts.logger?.info(`etcd endpoint ${endpoint} sends watch progress notifications every ~${ms} ms: a watch stream silent for ${silentMs} ms is given up`);
+    }
+  }
+
   /** Moves later calls off an endpoint found silent, when it is the one calls start with. */
   avoid(endpoint: string, reason: string): void {
     const n = this.endpoints.length;

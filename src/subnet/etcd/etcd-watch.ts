@@ -119,7 +119,7 @@ export class WatchProber {
   private readonly ac = new AbortController();
 
   constructor(
-    private readonly transport: Pick<EtcdTransport, 'probe' | 'avoid' | 'watchProbe' | 'progressCadence'>,
+    private readonly transport: Pick<EtcdTransport, 'probe' | 'avoid' | 'watchProbe' | 'progressCadence' | 'noteProgressCadence'>,
     private readonly endpoint: string,
     private readonly key: string,
     signal: AbortSignal,
@@ -147,7 +147,7 @@ export class WatchProber {
       if (this.lastProgressAt > 0) {
         const gap = now - this.lastProgressAt;
         this.cadenceMs = this.cadenceMs === 0 ? gap : Math.min(this.cadenceMs, gap);
-        this.transport.progressCadence.set(this.endpoint, this.cadenceMs);
+        this.transport.noteProgressCadence(this.endpoint, this.cadenceMs);
       }
       this.lastProgressAt = now;
     }
