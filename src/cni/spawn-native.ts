@@ -3,10 +3,8 @@
  * built by native/'s Makefile. The packaged plugin replaces this module
  * (scripts/sea/spawn-native.cjs): there the addon travels inside the executable.
  */
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 export function loadSpawnNative(): unknown {
-  const mod = { exports: {} as unknown };
-  process.dlopen(mod, fileURLToPath(new URL('../../native/spawn.node', import.meta.url)));
-  return mod.exports;
+  return createRequire(import.meta.url)('../../native/spawn.node');
 }

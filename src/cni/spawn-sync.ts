@@ -8,7 +8,7 @@
  * - The spawn addon (native/spawn/spawn.c): posix_spawn, which starts the child without marking
  *   this process's memory copy-on-write as fork() does. Node spawns with fork(), after which
  *   every page the plugin writes (its answer, and above all Node's teardown at exit) takes a
- *   page fault: ~230 faults, 5-6 ms of a run on a VM where a fault costs ~20 us. The addon also
+ *   page fault: ~240 of them; the addon cut an ADD's CPU time by ~2-3.5 ms on the test VM. It also
  *   ends the process with _exit() once the answer is written (addonExit(), see cni-main.ts
  *   quickExit()), skipping Node's teardown.
  * - Node's `spawn_sync` binding, which its spawnSync() is a thin layer over, called the same way

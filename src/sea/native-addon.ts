@@ -4,9 +4,9 @@
  * next to the executable (`<dir>/<name>`, for operators who want to ship or audit it
  * separately) or from a private copy that no other process can reach or swap, with nothing left
  * behind:
- * - an unnamed file (O_TMPFILE) in $TMPDIR, mode 0500, loaded through /proc/self/fd/<fd> and
- *   closed (the mapping stays): a few system calls, which the CNI plugin, started once per pod
- *   verb, cares about;
+ * - an unnamed file (O_TMPFILE) in $TMPDIR, mode 0500, loaded through /proc/self/fd/<fd> (its
+ *   descriptor kept open, see loadUnnamedCopy): a few system calls, which the CNI plugin, started
+ *   once per pod verb, cares about;
  * - where the file system or the kernel cannot make unnamed files, or /proc is not mounted: a
  *   fresh directory under $TMPDIR (mode 0700) with the file (0500) in it, loaded, then both
  *   removed at once.

@@ -168,10 +168,12 @@ export class EtcdTransport {
   noteProgressCadence(endpoint: string, ms: number): void {
     const had = this.progressCadence.has(endpoint);
     this.progressCadence.set(endpoint, ms);
-    if (!had) {
-      const silentMs = Math.max(3 * ms, this.watchProbe.timeoutMs);
-      this.opts.logger?.info(`etcd endpoint ${endpoint} sends watch progress notifications every ~${ms} ms: a watch stream silent for ${silentMs} ms is given up`);
-    }
+    if (!had) this.opts.logger?.info(`etcd endpoint ${endpoint} sends watch progress notifications every ~${ms} ms: a watch stream silent for ${this.watchSilenceMs(ms)} ms is given up`);
+  }
+
+  /** How long a watch stream may be silent, given its endpoint's progress cadence: three notifications, at least the probe deadline. */
+  watchSilenceMs(cadenceMs: number): number {
+    return Math.max(3 * cadenceMs, this.watchProbe.timeoutMs);
   }
 
   /** Moves later calls off an endpoint found silent, when it is the one calls start with. */

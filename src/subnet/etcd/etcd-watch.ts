@@ -119,7 +119,7 @@ export class WatchProber {
   private readonly ac = new AbortController();
 
   constructor(
-    private readonly transport: Pick<EtcdTransport, 'probe' | 'avoid' | 'watchProbe' | 'progressCadence' | 'noteProgressCadence'>,
+    private readonly transport: Pick<EtcdTransport, 'probe' | 'avoid' | 'watchProbe' | 'progressCadence' | 'noteProgressCadence' | 'watchSilenceMs'>,
     private readonly endpoint: string,
     private readonly key: string,
     signal: AbortSignal,
@@ -152,7 +152,7 @@ export class WatchProber {
       this.lastProgressAt = now;
     }
     if (this.cadenceMs === 0) return;
-    const deadline = Math.max(3 * this.cadenceMs, this.transport.watchProbe.timeoutMs);
+    const deadline = this.transport.watchSilenceMs(this.cadenceMs);
     clearTimeout(this.silence);
     this.silence = setTimeout(() => {
       const why = `no progress notification for ${deadline} ms (etcd sends one every ~${this.cadenceMs} ms)`;
